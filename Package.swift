@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "mixer-sync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mixer-sync", targets: ["mixer-sync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C interop: one system-library target per C library, each a modulemap + one shim.h.
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Secrets from files or systemd credentials, redacted everywhere.
+        .target(name: "Secrets"),
+        // LDAP in Swift values; the only module that imports CLDAP.
+        .target(name: "LDAPClient", dependencies: ["CLDAP"]),
+        // The pure core: no I/O, no C, no clock.
+        .target(name: "Reconcile"),
+        // Directory entries -> people (mapping, groups, nesting, leaver evidence).
+        .target(name: "Directory", dependencies: ["LDAPClient", "Reconcile", "Secrets"]),
+        // The TOML configuration file -> validated, typed settings.
+        .target(name: "Config", dependencies: ["Directory", "Reconcile", "Secrets", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .executableTarget(name: "mixer-sync", dependencies: [
+            "Config", "Directory", "LDAPClient", "Reconcile", "Secrets",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ReconcileTests", dependencies: ["Reconcile"]),
+        .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient"]),
+        .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Directory", "Secrets"]),
+        // Tests against the real slapd that scripts/test starts; they fail (never skip) when it is absent.
+        .testTarget(name: "IntegrationTests", dependencies: ["Config", "Directory", "LDAPClient", "Reconcile", "Secrets"]),
+    ]
+)

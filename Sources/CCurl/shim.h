@@ -1,0 +1,48 @@
+// The one C header of the CCurl module: libcurl, plus typed wrappers for its variadic calls, which
+// Swift cannot import. One wrapper per argument type, so Swift never passes the wrong C type.
+#ifndef MIXER_SYNC_CCURL_SHIM_H
+#define MIXER_SYNC_CCURL_SHIM_H
+
+#include <curl/curl.h>
+
+/// curl_easy_setopt is variadic; integer options require a C `long`.
+static inline CURLcode ccurl_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/// String options; libcurl copies them (except CURLOPT_POSTFIELDS, which we never use).
+static inline CURLcode ccurl_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/// Pointer options (WRITEDATA, HEADERDATA, READDATA, ERRORBUFFER).
+static inline CURLcode ccurl_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/// Header lists; libcurl does not copy them: the caller keeps the list alive for the transfer.
+static inline CURLcode ccurl_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/// Large (curl_off_t) options such as CURLOPT_POSTFIELDSIZE_LARGE.
+static inline CURLcode ccurl_setopt_off(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/// Write and header callbacks share the curl_write_callback signature.
+static inline CURLcode ccurl_setopt_write_callback(CURL *handle, CURLoption option, curl_write_callback callback) {
+    return curl_easy_setopt(handle, option, callback);
+}
+
+/// curl_easy_getinfo is variadic: a long result (CURLINFO_RESPONSE_CODE).
+static inline CURLcode ccurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+/// curl_easy_getinfo for a string result (CURLINFO_EFFECTIVE_URL); the string belongs to the handle.
+static inline CURLcode ccurl_getinfo_string(CURL *handle, CURLINFO info, char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+#endif

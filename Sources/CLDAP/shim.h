@@ -1,0 +1,97 @@
+// The one C header of the CLDAP module: OpenLDAP's libldap/liblber, plus typed wrappers for what
+// Swift cannot import or would call with the wrong C type. Each wrapper says why it exists.
+#ifndef MIXER_SYNC_CLDAP_SHIM_H
+#define MIXER_SYNC_CLDAP_SHIM_H
+
+#include <ldap.h>
+#include <lber.h>
+#include <sys/time.h>
+
+/// ldap_set_option takes `void *`; an int option must point at a C `int`, never a Swift `Int`.
+static inline int cldap_set_int(LDAP *ld, int option, int value) {
+    return ldap_set_option(ld, option, &value);
+}
+
+/// LDAP_OPT_ON / LDAP_OPT_OFF are pointer macros that do not import (and their global is a Swift 6 error).
+static inline int cldap_set_flag(LDAP *ld, int option, int on) {
+    return ldap_set_option(ld, option, on ? LDAP_OPT_ON : LDAP_OPT_OFF);
+}
+
+/// Timeouts (LDAP_OPT_TIMEOUT, LDAP_OPT_NETWORK_TIMEOUT) are `struct timeval *`.
+static inline int cldap_set_timeout(LDAP *ld, int option, long milliseconds) {
+    struct timeval tv;
+    tv.tv_sec = milliseconds / 1000;
+    tv.tv_usec = (milliseconds % 1000) * 1000;
+    return ldap_set_option(ld, option, &tv);
+}
+
+/// String options (CA file, certificate paths) are `const char *`; libldap copies them.
+static inline int cldap_set_string(LDAP *ld, int option, const char *value) {
+    return ldap_set_option(ld, option, value);
+}
+
+/// Integer read-back (LDAP_OPT_RESULT_CODE after a failed call).
+static inline int cldap_get_int(LDAP *ld, int option) {
+    int value = 0;
+    if (ldap_get_option(ld, option, &value) != LDAP_OPT_SUCCESS) return -1;
+    return value;
+}
+
+/// String read-back (LDAP_OPT_DIAGNOSTIC_MESSAGE); the caller frees with ldap_memfree.
+static inline char *cldap_get_string(LDAP *ld, int option) {
+    char *value = NULL;
+    if (ldap_get_option(ld, option, &value) != LDAP_OPT_SUCCESS) return NULL;
+    return value;
+}
+
+/// LDAP_OPT_X_TLS_NEWCTX must follow per-handle TLS options or they silently do not apply; 0 = client context.
+static inline int cldap_tls_new_context(LDAP *ld) {
+    int is_server = 0;
+    return ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);
+}
+
+/// ldap_result with a timeout in milliseconds (a negative value would mean "wait forever": never used).
+static inline int cldap_result(LDAP *ld, int msgid, int all, long milliseconds, LDAPMessage **result) {
+    struct timeval tv;
+    tv.tv_sec = milliseconds / 1000;
+    tv.tv_usec = (milliseconds % 1000) * 1000;
+    return ldap_result(ld, msgid, all, &tv, result);
+}
+
+/// ldap_search_ext with a per-request time limit, server controls, and no client-side size limit.
+static inline int cldap_search(LDAP *ld, const char *base, int scope, const char *filter, char **attrs,
+                               LDAPControl **serverctrls, long milliseconds, int *msgid) {
+    struct timeval tv;
+    tv.tv_sec = milliseconds / 1000;
+    tv.tv_usec = (milliseconds % 1000) * 1000;
+    return ldap_search_ext(ld, base, scope, filter, attrs, 0, serverctrls, NULL, &tv, 0, msgid);
+}
+
+/// LDAP_SASL_SIMPLE is `((char*)0)` and does not import: a simple bind through ldap_sasl_bind_s.
+static inline int cldap_simple_bind(LDAP *ld, const char *dn, const char *password, ber_len_t length) {
+    struct berval cred;
+    cred.bv_val = (char *)password;
+    cred.bv_len = length;
+    return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+}
+
+/// SASL EXTERNAL (client certificate or ldapi:// peer credentials) with an empty credential.
+static inline int cldap_sasl_external_bind(LDAP *ld) {
+    struct berval cred;
+    cred.bv_val = NULL;
+    cred.bv_len = 0;
+    return ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
+}
+
+/// The paged-results cookie as a berval the caller owns (ber_memfree on bv_val).
+static inline int cldap_page_cookie(LDAP *ld, LDAPControl **ctrls, struct berval *cookie, int *found) {
+    LDAPControl *ctrl = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls, NULL);
+    ber_int_t estimate = 0;
+    *found = ctrl != NULL;
+    cookie->bv_val = NULL;
+    cookie->bv_len = 0;
+    if (ctrl == NULL) return LDAP_SUCCESS;
+    return ldap_parse_pageresponse_control(ld, ctrl, &estimate, cookie);
+}
+
+#endif

@@ -1,0 +1,61 @@
+import Directory
+import Reconcile
+
+/// `[mixerai]`: where MixerAI is and how mixer-sync signs in (used from the client issue on).
+public struct MixerAISettings: Sendable, Equatable {
+    public var url: String
+    public var supabaseURL: String
+    public var supabaseAnonKey: String?
+    /// Resolved path of the anon key file, when the key is not inline.
+    public var supabaseAnonKeyFile: String?
+    public var supabaseProjectRef: String?
+    public var serviceEmail: String
+    /// Resolved path of the service account's password file.
+    public var servicePasswordFile: String
+    public var caFile: String?
+    public var clientCertificateFile: String?
+    public var clientKeyFile: String?
+}
+
+/// `[state]`, `[report]` and `[daemon]`.
+public struct StateSettings: Sendable, Equatable { public var directory: String }
+
+public struct ReportSettings: Sendable, Equatable {
+    public enum Format: String, Sendable, CaseIterable { case json, markdown, html }
+    public var directory: String
+    public var formats: [Format]
+    public var keep: Int
+}
+
+public struct DaemonSettings: Sendable, Equatable {
+    public enum ChangeFeed: String, Sendable, CaseIterable { case auto, syncrepl, usn, off }
+    public var fullSyncInterval: Duration
+    public var changeFeed: ChangeFeed
+    public var metricsListen: String
+}
+
+/// The whole configuration file, decoded and validated once, then passed down as plain values.
+public struct MixerSyncConfig: Sendable {
+    /// The file it came from.
+    public var file: String
+    public var directory: DirectorySettings
+    public var roles: [RoleMapping]
+    public var mixerai: MixerAISettings?
+    public var policy: Policy
+    public var state: StateSettings
+    public var report: ReportSettings
+    public var daemon: DaemonSettings
+    /// Things that are allowed but worth saying on every run (plaintext to a non-loopback host).
+    public var warnings: [String]
+
+    /// Every secret file the configuration names, resolved, with the key that names it.
+    public var secretFiles: [(key: String, path: String)] {
+        var files: [(String, String)] = []
+        if let p = directory.bindPasswordFile { files.append(("directory.bind_password_file", p)) }
+        if let m = mixerai {
+            files.append(("mixerai.service_password_file", m.servicePasswordFile))
+            if let p = m.supabaseAnonKeyFile { files.append(("mixerai.supabase_anon_key_file", p)) }
+        }
+        return files
+    }
+}

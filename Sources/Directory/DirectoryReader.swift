@@ -1,0 +1,201 @@
+import Foundation
+import LDAPClient
+import Reconcile
+import Secrets
+
+/// Reads the whole directory into a `DirectorySnapshot`, or fails: a partial read is never returned.
+///
+/// Searches, in order, on one connection: the groups (so members can be resolved as users stream in),
+/// the `disabled_filter` matches per rule, every user rule, then the leavers base. Every search is paged
+/// and must end in `success` with an empty cookie; the whole read has a deadline.
+public struct DirectoryReader: Sendable {
+    public let settings: DirectorySettings
+    /// The resolved path of the bind password file (already looked up in `$CREDENTIALS_DIRECTORY`).
+    public let passwordFile: String?
+    private let worker: LDAPWorker
+
+    public init(settings: DirectorySettings, passwordFile: String?, worker: LDAPWorker = LDAPWorker()) {
+        self.settings = settings
+        self.passwordFile = passwordFile
+        self.worker = worker
+    }
+
+    /// The searches a read makes, named as in reports (rule names, `groups`, `disabled:<rule>`, `leavers_base`).
+    public func plannedSearches(onlyRule: String? = nil) -> [(name: String, request: SearchRequest)] {
+        let mapper = PersonMapper(map: settings.attributes, accountLock: settings.leavers.accountLock, nowUnixSeconds: 0)
+        let rules = settings.users.filter { onlyRule == nil || $0.name == onlyRule }
+        var searches: [(String, SearchRequest)] = []
+        if let groups = settings.groups {
+            searches.append(("groups", SearchRequest(base: groups.base, scope: groups.scope,
+                                                     filter: LDAPFilter.normalized(groups.filter),
+                                                     attributes: GroupIndex.attributes)))
+        }
+        if let disabled = settings.leavers.disabledFilter {
+            for rule in rules {
+                let filter = LDAPFilter.and([LDAPFilter.normalized(rule.filter), LDAPFilter.normalized(disabled)])
+                searches.append(("disabled:\(rule.name)", SearchRequest(
+                    base: rule.base, scope: rule.scope, filter: filter,
+                    attributes: [AttributeRequest(settings.attributes.anchor, binary: settings.attributes.anchorIsBinary)])))
+            }
+        }
+        for rule in rules {
+            searches.append((rule.name, SearchRequest(base: rule.base, scope: rule.scope,
+                                                      filter: LDAPFilter.normalized(rule.filter),
+                                                      attributes: mapper.attributes)))
+        }
+        if let leaversBase = settings.leavers.leaversBase {
+            let filter = LDAPFilter.or(settings.users.map { LDAPFilter.normalized($0.filter) })
+            searches.append(("leavers_base", SearchRequest(base: leaversBase, scope: .sub, filter: filter,
+                                                           attributes: mapper.attributes)))
+        }
+        return searches
+    }
+
+    /// Reads the directory. `roleGroups` are checked for existence; `onlyRule` narrows the user rules
+    /// (`test-query RULE`). Throws `SnapshotFailure` and nothing else.
+    public func read(roleGroups: [String] = [], onlyRule: String? = nil, now: Date = Date()) async throws -> DirectorySnapshot {
+        let settings = self.settings
+        let passwordFile = self.passwordFile
+        let searches = plannedSearches(onlyRule: onlyRule)
+        let nowSeconds = Int64(now.timeIntervalSince1970)
+        return try await worker.run {
+            try Self.readNow(settings: settings, passwordFile: passwordFile, searches: searches,
+                             roleGroups: roleGroups, nowSeconds: nowSeconds)
+        }
+    }
+
+    // Runs on the LDAP worker's queue: the connection never leaves it.
+    private static func readNow(settings: DirectorySettings, passwordFile: String?,
+                                searches: [(name: String, request: SearchRequest)], roleGroups: [String],
+                                nowSeconds: Int64) throws -> DirectorySnapshot {
+        let started = ContinuousClock.now
+        let deadline = started + settings.readDeadline
+        let connection: LDAPConnection
+        do {
+            connection = try LDAPConnection(try connectionOptions(settings, passwordFile: passwordFile))
+        } catch let error as LDAPError {
+            throw SnapshotFailure(stage: .failed, message: error.description)
+        } catch {
+            throw SnapshotFailure(stage: .failed, message: "\(error)")
+        }
+
+        let mapper = PersonMapper(map: settings.attributes, accountLock: settings.leavers.accountLock,
+                                  nowUnixSeconds: nowSeconds)
+        var groups = GroupIndex(nested: settings.groups?.nested ?? true)
+        var disabledAnchors = Set<String>()
+        var people: [Person] = []
+        var indexByAnchor: [String: Int] = [:]
+        var problems: [SnapshotProblem] = []
+        var records: [SearchRecord] = []
+        var personEntries = 0
+        var pages = 0
+        var anyEntries = 0
+
+        for (name, request) in searches {
+            var missingAnchor: String?
+            let summary: SearchSummary
+            do {
+                summary = try connection.search(request, pageSize: settings.pageSize, deadline: deadline) { entry in
+                    anyEntries += 1
+                    switch name {
+                    case "groups":
+                        groups.add(entry)
+                    case _ where name.hasPrefix("disabled:"):
+                        if case .person(let p, _) = mapper.mapAnchorOnly(entry) { disabledAnchors.insert(p.anchor) }
+                    default:
+                        switch mapper.map(entry, rule: name) {
+                        case .noAnchor(let dn):
+                            if missingAnchor == nil { missingAnchor = dn }
+                        case .person(var person, let entryProblems):
+                            if disabledAnchors.contains(person.anchor) { person.leaverEvidence.append(.disabledFilter) }
+                            if name == "leavers_base" { person.leaverEvidence.append(.leaversBase) }
+                            if let existing = indexByAnchor[person.anchor] {
+                                merge(person, into: &people[existing])
+                            } else {
+                                person.groups = groups.memberships(normalizedDN: DistinguishedName.normalize(person.dn),
+                                                                   uid: person.uid)
+                                indexByAnchor[person.anchor] = people.count
+                                people.append(person)
+                                problems.append(contentsOf: entryProblems)
+                            }
+                        }
+                    }
+                }
+            } catch let error as LDAPError {
+                let stage: SnapshotFailure.Stage = (error.kind == .partial || anyEntries + error.entriesBeforeFailure > 0)
+                    ? .incomplete : .failed
+                throw SnapshotFailure(stage: stage, message: "search \(name): \(error.description)", searches: records,
+                                      entriesRead: personEntries + (isPersonSearch(name) ? error.entriesBeforeFailure : 0),
+                                      pagesRead: pages)
+            }
+            if name == "groups" { groups.finish() }
+            if let dn = missingAnchor {
+                throw SnapshotFailure(stage: .incomplete,
+                                      message: "search \(name): entry \(dn) has no \(settings.attributes.anchor) (anchor attribute); "
+                                        + "check the bind account can read it", searches: records,
+                                      entriesRead: personEntries + summary.entries, pagesRead: pages + summary.pages)
+            }
+            if isPersonSearch(name) { personEntries += summary.entries }
+            pages += summary.pages
+            records.append(SearchRecord(name: name, base: request.base, scope: request.scope.rawValue,
+                                        filter: request.filter, entries: summary.entries, pages: summary.pages,
+                                        ldapsearch: LdapsearchCommand.render(settings: settings, url: connection.url,
+                                                                             passwordFile: passwordFile, request: request)))
+        }
+
+        for group in roleGroups where settings.groups != nil && !groups.contains(group) {
+            problems.append(.missingRoleGroup(dn: group))
+        }
+        problems.append(contentsOf: duplicateEmails(people))
+        let elapsed = ContinuousClock.now - started
+        let proof = CompletenessProof(server: connection.url, searches: records, entries: personEntries, pages: pages,
+                                      durationMilliseconds: Int(elapsed.components.seconds * 1000
+                                        + elapsed.components.attoseconds / 1_000_000_000_000_000))
+        return DirectorySnapshot(people: people, groups: groups.groups, problems: problems, proof: proof)
+    }
+
+    private static func isPersonSearch(_ name: String) -> Bool {
+        name != "groups" && !name.hasPrefix("disabled:")
+    }
+
+    /// The same entry found by a second rule (or under the leavers base): keep one person, union the facts.
+    private static func merge(_ other: Person, into person: inout Person) {
+        for rule in other.rules where !person.rules.contains(rule) { person.rules.append(rule) }
+        for evidence in other.leaverEvidence where !person.leaverEvidence.contains(evidence) {
+            person.leaverEvidence.append(evidence)
+        }
+        person.leaverEvidence.sort()
+    }
+
+    private static func duplicateEmails(_ people: [Person]) -> [SnapshotProblem] {
+        var byEmail: [String: [String]] = [:]
+        for person in people {
+            if let email = person.email { byEmail[email, default: []].append(person.dn) }
+        }
+        return byEmail.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
+            .map { .duplicateEmail(email: $0.key, dns: $0.value) }
+    }
+
+    static func connectionOptions(_ settings: DirectorySettings, passwordFile: String?) throws -> ConnectionOptions {
+        let bind: LDAPBind
+        switch settings.bindMethod {
+        case .anonymous:
+            bind = .anonymous
+        case .saslExternal:
+            bind = .saslExternal
+        case .simple:
+            guard let dn = settings.bindDN, let passwordFile else {
+                throw SnapshotFailure(stage: .failed, message: "simple bind needs bind_dn and bind_password_file")
+            }
+            let secret: Secret
+            do {
+                secret = try SecretFile.read(passwordFile)
+            } catch {
+                throw SnapshotFailure(stage: .failed, message: "\(error)")
+            }
+            bind = .simple(dn: dn, password: LDAPPassword(secret.bytes))
+        }
+        return ConnectionOptions(urls: settings.urls, startTLS: settings.startTLS, tls: settings.tls, bind: bind,
+                                 operationTimeout: settings.timeout)
+    }
+}

@@ -1,0 +1,145 @@
+import CLDAP
+
+/// One authenticated LDAP connection (an `LDAP*` handle), opened with TLS verification always on,
+/// referrals off, and a timeout on every operation.
+///
+/// Not `Sendable`: libldap calls block, and one handle must stay on one thread. Use it only inside
+/// `LDAPWorker.run`, which confines it to a serial queue off the cooperative pool.
+public final class LDAPConnection {
+    private let handle: OpaquePointer
+    private let timeout: Duration
+    /// The URL this connection reached (the first of the failover list that answered).
+    public let url: String
+
+    /// Connects to the first server of `options.urls` that accepts TLS (when asked) and the bind.
+    /// Bind and TLS failures are not retried on the next server: they are configuration, not availability.
+    public init(_ options: ConnectionOptions) throws {
+        precondition(!options.urls.isEmpty, "ConnectionOptions.urls is empty")
+        var lastError: LDAPError?
+        for url in options.urls {
+            do {
+                let handle = try Self.open(url: url, options: options)
+                self.handle = handle
+                self.url = url
+                self.timeout = options.operationTimeout
+                return
+            } catch let error as LDAPError where error.kind == .transient {
+                lastError = error
+                continue
+            }
+        }
+        throw lastError!
+    }
+
+    deinit {
+        LDAPCalls.unbind(handle)
+    }
+
+    private static func open(url: String, options: ConnectionOptions) throws -> OpaquePointer {
+        let ld = try LDAPCalls.initialize(url: url)
+        do {
+            try LDAPCalls.setInt(ld, LDAP_OPT_PROTOCOL_VERSION, LDAP_VERSION3)
+            try LDAPCalls.setFlag(ld, LDAP_OPT_REFERRALS, false)
+            try LDAPCalls.setTimeout(ld, LDAP_OPT_NETWORK_TIMEOUT, options.operationTimeout)
+            try LDAPCalls.setTimeout(ld, LDAP_OPT_TIMEOUT, options.operationTimeout)
+            let usesTLS = url.lowercased().hasPrefix("ldaps://") || options.startTLS
+            if usesTLS { try configureTLS(ld, options.tls) }
+            if options.startTLS && !url.lowercased().hasPrefix("ldaps://") {
+                try LDAPCalls.startTLS(ld)
+            }
+            switch options.bind {
+            case .anonymous:
+                break
+            case .simple(let dn, let password):
+                try LDAPCalls.simpleBind(ld, dn: dn, password: password)
+            case .saslExternal:
+                try LDAPCalls.saslExternalBind(ld)
+            }
+            return ld
+        } catch {
+            LDAPCalls.unbind(ld)
+            throw error
+        }
+    }
+
+    /// Per-handle TLS: demand a valid certificate, use the configured trust anchors, then NEWCTX so they apply.
+    private static func configureTLS(_ ld: OpaquePointer, _ tls: LDAPTLSOptions) throws {
+        try LDAPCalls.setInt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, LDAP_OPT_X_TLS_DEMAND)
+        if let caFile = tls.caFile {
+            try LDAPCalls.setString(ld, LDAP_OPT_X_TLS_CACERTFILE, caFile)
+        } else if tls.caDirectory == nil {
+            try LDAPCalls.setString(ld, LDAP_OPT_X_TLS_CACERTFILE, "/etc/ssl/certs/ca-certificates.crt")
+        }
+        if let caDirectory = tls.caDirectory {
+            try LDAPCalls.setString(ld, LDAP_OPT_X_TLS_CACERTDIR, caDirectory)
+        }
+        if let cert = tls.clientCertificateFile {
+            try LDAPCalls.setString(ld, LDAP_OPT_X_TLS_CERTFILE, cert)
+        }
+        if let key = tls.clientKeyFile {
+            try LDAPCalls.setString(ld, LDAP_OPT_X_TLS_KEYFILE, key)
+        }
+        try LDAPCalls.newTLSContext(ld)
+    }
+
+    /// Runs one RFC 2696 paged search to the end, handing each entry to `onEntry` as it arrives.
+    ///
+    /// Returns only when the last page ended with `success` and an empty cookie. Anything else —
+    /// a limit, a referral or continuation reference, a lost connection, a page slower than the
+    /// operation timeout, or the `deadline` passing — throws, and the caller must discard what it got.
+    public func search(_ request: SearchRequest, pageSize: Int, deadline: ContinuousClock.Instant,
+                       onEntry: (LDAPEntry) throws -> Void) throws -> SearchSummary {
+        let matcher = AttributeMatcher(request.attributes)
+        var cookie: [UInt8] = []
+        var entries = 0
+        var pages = 0
+        repeat {
+            let control = try LDAPCalls.pageControl(handle, size: pageSize, cookie: cookie, base: request.base)
+            defer { LDAPCalls.freeControl(control) }
+            let msgid = try LDAPCalls.startSearch(handle, request, control: control, timeout: timeout)
+            pageLoop: while true {
+                let now = ContinuousClock.now
+                guard now < deadline else {
+                    LDAPCalls.abandon(handle, msgid: msgid)
+                    throw LDAPError(code: .deadlineExceeded, operation: .search,
+                                    message: "the read did not finish before its deadline", base: request.base,
+                                    entriesBeforeFailure: entries)
+                }
+                let wait = Swift.min(timeout, now.duration(to: deadline))
+                guard let (type, message) = try LDAPCalls.nextMessage(handle, msgid: msgid, timeout: wait,
+                                                                       base: request.base, entries: entries) else {
+                    LDAPCalls.abandon(handle, msgid: msgid)
+                    throw LDAPError(code: .timeout, operation: .search,
+                                    message: "no answer from the server within \(timeout)", base: request.base,
+                                    entriesBeforeFailure: entries)
+                }
+                defer { LDAPCalls.freeMessage(message) }
+                switch type {
+                case Int32(LDAP_RES_SEARCH_ENTRY):
+                    let entry = try LDAPCalls.decodeEntry(handle, message, matcher: matcher, base: request.base,
+                                                          entries: entries)
+                    entries += 1
+                    try onEntry(entry)
+                case Int32(LDAP_RES_SEARCH_REFERENCE):
+                    LDAPCalls.abandon(handle, msgid: msgid)
+                    throw LDAPError(code: .continuationReference, operation: .search,
+                                    message: "the server returned a continuation reference (referrals are never chased, so the read is incomplete)",
+                                    base: request.base, entriesBeforeFailure: entries)
+                case Int32(LDAP_RES_SEARCH_RESULT):
+                    cookie = try LDAPCalls.parseSearchDone(handle, message, base: request.base, entries: entries)
+                    pages += 1
+                    break pageLoop
+                default:
+                    LDAPCalls.abandon(handle, msgid: msgid)
+                    throw LDAPError(code: .protocolError, operation: .search,
+                                    message: "unexpected message type \(type) in a search", base: request.base,
+                                    entriesBeforeFailure: entries)
+                }
+            }
+        } while !cookie.isEmpty
+        return SearchSummary(entries: entries, pages: pages, resultCode: .success)
+    }
+}
+
+@available(*, unavailable)
+extension LDAPConnection: Sendable {}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Config
+
+/// `mixer-sync check-config`: validates the file and the secret files it names, without any network.
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration file and the secrets it names (no network). Exit 0 valid, 1 not.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let config = try global.load()
+        let (errors, warnings) = ConfigLoader.checkSecrets(config)
+        for warning in warnings { Terminal.warn(warning) }
+        for error in errors { Terminal.error("config error: \(config.file): \(error)") }
+        guard errors.isEmpty else { throw ExitCode(1) }
+        if config.mixerai == nil {
+            Terminal.warn("no [mixerai] section: test-query works, but plan and apply will refuse to run")
+        }
+        print("\(config.file): valid (\(config.directory.users.count) user rule(s), \(config.roles.count) role mapping(s))")
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Config
+import Foundation
+
+/// `mixer-sync`: keeps MixerAI's users and roles in line with the LDAP directory.
+@main
+struct MixerSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mixer-sync",
+        abstract: "Keep MixerAI's users and roles in line with the company's LDAP directory.",
+        version: "0.1.0",
+        subcommands: [CheckConfig.self, TestQuery.self]
+    )
+}
+
+/// Options every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The configuration file (also $MIXER_SYNC_CONFIG).", valueName: "FILE"))
+    var config: String?
+
+    var configPath: String {
+        config ?? ProcessInfo.processInfo.environment["MIXER_SYNC_CONFIG"] ?? ConfigLoader.defaultPath
+    }
+
+    /// Loads the configuration or prints the error (file, line, key) and exits 1.
+    func load() throws -> MixerSyncConfig {
+        do {
+            let loaded = try ConfigLoader.load(path: configPath)
+            for warning in loaded.warnings { Terminal.warn(warning) }
+            return loaded
+        } catch let error as ConfigError {
+            Terminal.error("config error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// stderr output, one line each.
+enum Terminal {
+    static func warn(_ text: String) { write("warning: \(text)\n") }
+    static func error(_ text: String) { write("\(text)\n") }
+    static func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+}
