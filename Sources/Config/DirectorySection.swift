@@ -42,6 +42,9 @@ enum DirectorySection {
             : .anonymous
         let method = try t.oneOf("bind_method", [("simple", DirectorySettings.BindMethod.simple),
                                                  ("sasl-external", .saslExternal), ("anonymous", .anonymous)]) ?? inferred
+        if passwordFile != nil && bindDN == nil {
+            throw t.error("bind_dn", "is required for a simple bind (bind_password_file is set)")
+        }
         if method == .simple {
             if bindDN == nil { throw t.error("bind_dn", "is required for a simple bind") }
             if passwordFile == nil { throw t.error("bind_password_file", "is required for a simple bind") }

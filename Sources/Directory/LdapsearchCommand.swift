@@ -41,7 +41,7 @@ public enum LdapsearchCommand {
     static func quote(_ word: String) -> String {
         let safe = word.unicodeScalars.allSatisfy {
             ($0.value >= 48 && $0.value <= 57) || ($0.value >= 65 && $0.value <= 90) || ($0.value >= 97 && $0.value <= 122)
-                || "-_./:@%+,".unicodeScalars.contains($0)
+                || "-_./:@%+,=".unicodeScalars.contains($0)
         }
         if safe && !word.isEmpty { return word }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"

@@ -1,0 +1,179 @@
+import LDAPClient
+import Reconcile
+import Testing
+@testable import Directory
+
+@Suite struct PersonMapperTests {
+    // 2026-11-29T00:00:00Z
+    let now: Int64 = 1_795_910_400
+    var mapper: PersonMapper { PersonMapper(map: .defaults(for: .openldap), accountLock: true, nowUnixSeconds: now) }
+
+    func entry(_ dn: String, _ attributes: [String: [LDAPValue]]) -> LDAPEntry {
+        let m = mapper
+        var values = [[LDAPValue]](repeating: [], count: m.attributes.count)
+        for (name, vals) in attributes {
+            let i = m.attributes.firstIndex { $0.name.lowercased() == name.lowercased() }!
+            values[i] = vals
+        }
+        return LDAPEntry(dn: dn, values: values)
+    }
+
+    func person(_ attributes: [String: [LDAPValue]]) -> Person? {
+        if case .person(let p, _) = mapper.map(entry("uid=x,ou=people,dc=example,dc=com", attributes), rule: "staff") {
+            return p
+        }
+        return nil
+    }
+
+    @Test func mapsTheConfiguredAttributes() {
+        let p = person(["entryUUID": [.text("u-1")], "mail": [.text(" Ann@Example.com ")], "givenName": [.text("Ann")],
+                        "sn": [.text("Lee")], "cn": [.text("Ann Lee")], "title": [.text("Writer")],
+                        "o": [.text("Example")], "departmentNumber": [.text("Content")], "uid": [.text("ann")]])
+        #expect(p == Person(anchor: "u-1", dn: "uid=x,ou=people,dc=example,dc=com", email: "ann@example.com",
+                            givenName: "Ann", surname: "Lee", fullName: "Ann Lee", jobTitle: "Writer",
+                            company: "Example", department: "Content", uid: "ann", rules: ["staff"]))
+    }
+
+    @Test func fullNameFallsBackToGivenNameAndSurname() {
+        let p = person(["entryUUID": [.text("u-1")], "givenName": [.text("Ann")], "sn": [.text("Lee")]])
+        #expect(p?.fullName == "Ann Lee")
+    }
+
+    @Test func missingEmailIsAProblemNotAGuess() {
+        guard case .person(let p, let problems) = mapper.map(entry("uid=x", ["entryUUID": [.text("u")]]), rule: "r") else {
+            Issue.record("no person"); return
+        }
+        #expect(p.email == nil)
+        #expect(problems == [.missingEmail(dn: "uid=x")])
+    }
+
+    @Test func anEntryWithoutAnchorIsNotAPerson() {
+        guard case .noAnchor(let dn) = mapper.map(entry("uid=x", ["mail": [.text("a@b.c")]]), rule: "r") else {
+            Issue.record("expected noAnchor"); return
+        }
+        #expect(dn == "uid=x")
+    }
+
+    @Test func invalidUTF8InATextAttributeIsReported() {
+        guard case .person(let p, let problems) = mapper.map(
+            entry("uid=x", ["entryUUID": [.text("u")], "mail": [.text("a@b.c")], "title": [.bytes([0xff, 0xfe])]]),
+            rule: "r") else { Issue.record("no person"); return }
+        #expect(p.jobTitle == nil)
+        #expect(problems == [.invalidText(dn: "uid=x", attribute: "title")])
+    }
+
+    @Test(arguments: [
+        (["pwdAccountLockedTime": [LDAPValue.text("000001010000Z")]], true),
+        (["pwdAccountLockedTime": [LDAPValue.text("20261128101010Z")]], false),  // a timed lockout expires by itself
+        (["nsAccountLock": [LDAPValue.text("TRUE")]], true),
+        (["nsAccountLock": [LDAPValue.text("false")]], false),
+        (["userAccountControl": [LDAPValue.text("514")]], true),
+        (["userAccountControl": [LDAPValue.text("512")]], false),
+        (["accountExpires": [LDAPValue.text("130000000000000000")]], true),  // 2012
+        (["accountExpires": [LDAPValue.text("0")]], false),
+        (["accountExpires": [LDAPValue.text("9223372036854775807")]], false),
+        (["accountExpires": [LDAPValue.text("200000000000000000")]], false),  // 2234
+    ])
+    func accountLockEvidence(attributes: [String: [LDAPValue]], locked: Bool) {
+        var all = attributes
+        all["entryUUID"] = [.text("u")]
+        #expect(person(all)?.leaverEvidence == (locked ? [.accountLock] : []))
+    }
+
+    @Test func accountLockCanBeTurnedOff() {
+        let m = PersonMapper(map: .defaults(for: .openldap), accountLock: false, nowUnixSeconds: now)
+        #expect(!m.attributes.contains { $0.name == "nsAccountLock" })
+    }
+
+    @Test func objectGUIDBecomesItsCanonicalForm() {
+        let bytes: [UInt8] = [0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78]
+        #expect(ObjectGUID.canonical(bytes) == "12345678-1234-5678-9abc-def012345678")
+        #expect(ObjectGUID.canonical([1, 2, 3]) == nil)
+        let ad = PersonMapper(map: .defaults(for: .activeDirectory), accountLock: true, nowUnixSeconds: now)
+        #expect(ad.attributes.first == AttributeRequest("objectGUID", binary: true))
+        var values = [[LDAPValue]](repeating: [], count: ad.attributes.count)
+        values[0] = [.bytes(bytes)]
+        guard case .person(let p, _) = ad.map(LDAPEntry(dn: "cn=x", values: values), rule: "r") else {
+            Issue.record("no person"); return
+        }
+        #expect(p.anchor == "12345678-1234-5678-9abc-def012345678")
+    }
+
+    @Test func attributesNamedTwiceShareOneSlot() {
+        var map = AttributeMap.defaults(for: .openldap)
+        map.fullName = "displayName"
+        map.jobTitle = "displayName"
+        let m = PersonMapper(map: map, accountLock: false, nowUnixSeconds: now)
+        #expect(m.attributes.filter { $0.name == "displayName" }.count == 1)
+    }
+}
+
+@Suite struct GroupIndexTests {
+    func group(_ dn: String, members: [String] = [], unique: [String] = [], uids: [String] = []) -> LDAPEntry {
+        LDAPEntry(dn: dn, values: [members.map { .text($0) }, unique.map { .text($0) }, uids.map { .text($0) }])
+    }
+
+    @Test func expandsNestedGroupsWithTheirPath() {
+        var index = GroupIndex(nested: true)
+        index.add(group("cn=leads,dc=x", members: ["uid=ann,dc=x"]))
+        index.add(group("cn=editors,dc=x", members: ["CN=Leads, DC=X"]))
+        index.add(group("cn=all,dc=x", members: ["cn=editors,dc=x"]))
+        index.finish()
+        #expect(index.memberships(normalizedDN: "uid=ann,dc=x", uid: nil) == [
+            GroupMembership(dn: "cn=leads,dc=x"),
+            GroupMembership(dn: "cn=editors,dc=x", via: ["cn=leads,dc=x"]),
+            GroupMembership(dn: "cn=all,dc=x", via: ["cn=leads,dc=x", "cn=editors,dc=x"]),
+        ])
+    }
+
+    @Test func cyclesEnd() {
+        var index = GroupIndex(nested: true)
+        index.add(group("cn=a,dc=x", members: ["cn=b,dc=x", "uid=ann,dc=x"]))
+        index.add(group("cn=b,dc=x", members: ["cn=a,dc=x"]))
+        index.finish()
+        #expect(index.memberships(normalizedDN: "uid=ann,dc=x", uid: nil) == [
+            GroupMembership(dn: "cn=a,dc=x"), GroupMembership(dn: "cn=b,dc=x", via: ["cn=a,dc=x"]),
+        ])
+    }
+
+    @Test func withoutNestingOnlyDirectGroups() {
+        var index = GroupIndex(nested: false)
+        index.add(group("cn=leads,dc=x", members: ["uid=ann,dc=x"]))
+        index.add(group("cn=editors,dc=x", members: ["cn=leads,dc=x"]))
+        index.finish()
+        #expect(index.memberships(normalizedDN: "uid=ann,dc=x", uid: nil) == [GroupMembership(dn: "cn=leads,dc=x")])
+    }
+
+    @Test func uniqueMemberAndMemberUid() {
+        var index = GroupIndex(nested: true)
+        index.add(group("cn=reviewers,dc=x", unique: ["uid=ann,dc=x#'0101'B"]))
+        index.add(group("cn=viewers,dc=x", uids: ["ann"]))
+        index.finish()
+        #expect(index.memberships(normalizedDN: "uid=ann,dc=x", uid: "ann").map(\.dn) == ["cn=reviewers,dc=x", "cn=viewers,dc=x"])
+        #expect(index.memberships(normalizedDN: "uid=ann,dc=x", uid: "Ann").map(\.dn) == ["cn=reviewers,dc=x"])
+    }
+
+    @Test func stripsOnlyARealOptionalUID() {
+        #expect(GroupIndex.stripOptionalUID("uid=a,dc=x#'0101'B") == "uid=a,dc=x")
+        #expect(GroupIndex.stripOptionalUID("cn=\\#1,dc=x") == "cn=\\#1,dc=x")
+    }
+}
+
+@Suite struct LdapsearchCommandTests {
+    @Test func quotesForTheShell() {
+        #expect(LdapsearchCommand.quote("ou=people,dc=example,dc=com") == "ou=people,dc=example,dc=com")
+        #expect(LdapsearchCommand.quote("(objectClass=*)") == "'(objectClass=*)'")
+        #expect(LdapsearchCommand.quote("it's") == "'it'\\''s'")
+    }
+
+    @Test func neverContainsThePassword() {
+        let settings = DirectorySettings(urls: ["ldaps://ldap.example.com"], tls: .init(caFile: "/etc/ca.pem"),
+                                         bindMethod: .simple, bindDN: "cn=svc,dc=example,dc=com",
+                                         bindPasswordFile: "/run/credentials/pw", users: [])
+        let line = LdapsearchCommand.render(settings: settings, url: "ldaps://ldap.example.com", passwordFile: "/run/credentials/pw",
+                                            request: SearchRequest(base: "dc=example,dc=com", scope: .sub,
+                                                                   filter: "(cn=x)", attributes: [AttributeRequest("mail")]))
+        #expect(line == "LDAPTLS_CACERT=/etc/ca.pem LDAPTLS_REQCERT=demand ldapsearch -H ldaps://ldap.example.com -x "
+                + "-D cn=svc,dc=example,dc=com -y /run/credentials/pw -b dc=example,dc=com -s sub -E pr=1000/noprompt '(cn=x)' mail")
+    }
+}

@@ -1,0 +1,40 @@
+# Starts the test directory used by scripts/test (sourced; needs scripts/lib/slapd.sh).
+# Sets and exports the MIXER_SYNC_TEST_* variables the integration tests read.
+
+start_test_directory() {
+  local work=$1 users=${2:-2500}
+  make_test_ca "$work/tls"
+  python3 "$ROOT/scripts/lib/gen-directory.py" --users "$users" > "$work/data.ldif"
+  slapd_make_instance "$work/main" "$work/tls"
+  slapd_load "$work/main" "$work/data.ldif"
+  # A second instance, not started: a test starts it, then kills it in the middle of a read.
+  slapd_make_instance "$work/victim"
+  slapd_load "$work/victim" "$work/data.ldif"
+
+  local ldap_port ldaps_port
+  ldap_port=$(free_port)
+  ldaps_port=$(free_port)
+  local ldapi_url="ldapi://$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$work/ldapi")/"
+  slapd_start "$work/main" "ldap://127.0.0.1:$ldap_port/ ldaps://127.0.0.1:$ldaps_port/ $ldapi_url"
+
+  printf 'mixer-sync-test-password\n' > "$work/bind-password"
+  printf 'limited-test-password\n' > "$work/limited-password"
+  printf 'not-the-password\n' > "$work/wrong-password"
+  chmod 600 "$work"/*-password
+
+  export MIXER_SYNC_TEST_DIR="$work"
+  export MIXER_SYNC_TEST_LDAP_URL="ldap://127.0.0.1:$ldap_port"
+  export MIXER_SYNC_TEST_LDAPS_URL="ldaps://127.0.0.1:$ldaps_port"
+  export MIXER_SYNC_TEST_LDAPI_URL="$ldapi_url"
+  export MIXER_SYNC_TEST_CA="$work/tls/ca.pem"
+  export MIXER_SYNC_TEST_WRONG_CA="$work/tls/wrong-ca.pem"
+  export MIXER_SYNC_TEST_VICTIM="$work/victim"
+  export MIXER_SYNC_TEST_USERS="$users"
+  export MIXER_SYNC_TEST_SLAPD="$SLAPD_BIN"
+}
+
+stop_test_directory() {
+  local work=$1
+  slapd_stop "$work/main"
+  slapd_stop "$work/victim"
+}
