@@ -75,12 +75,20 @@ static inline int cldap_simple_bind(LDAP *ld, const char *dn, const char *passwo
     return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 }
 
-/// SASL EXTERNAL (client certificate or ldapi:// peer credentials) with an empty credential.
+/// SASL EXTERNAL (client certificate or ldapi:// peer credentials). Cyrus-backed servers may answer
+/// "bind in progress" (14) with an empty challenge first; the empty response completes it.
 static inline int cldap_sasl_external_bind(LDAP *ld) {
+    static char empty[1] = "";
     struct berval cred;
-    cred.bv_val = NULL;
-    cred.bv_len = 0;
-    return ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
+    struct berval *servercred = NULL;
+    int rc = LDAP_SASL_BIND_IN_PROGRESS;
+    for (int round = 0; round < 3 && rc == LDAP_SASL_BIND_IN_PROGRESS; round++) {
+        cred.bv_val = empty;
+        cred.bv_len = 0;
+        rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, &servercred);
+        if (servercred != NULL) { ber_bvfree(servercred); servercred = NULL; }
+    }
+    return rc;
 }
 
 /// The paged-results cookie as a berval the caller owns (ber_memfree on bv_val).

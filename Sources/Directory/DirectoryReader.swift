@@ -122,8 +122,7 @@ public struct DirectoryReader: Sendable {
                     }
                 }
             } catch let error as LDAPError {
-                let stage: SnapshotFailure.Stage = (error.kind == .partial || anyEntries + error.entriesBeforeFailure > 0)
-                    ? .incomplete : .failed
+                let stage = Self.stage(of: error, entriesSoFar: anyEntries)
                 throw SnapshotFailure(stage: stage, message: "search \(name): \(error.description)", searches: records,
                                       entriesRead: personEntries + (isPersonSearch(name) ? error.entriesBeforeFailure : 0),
                                       pagesRead: pages)
@@ -152,6 +151,16 @@ public struct DirectoryReader: Sendable {
                                       durationMilliseconds: Int(elapsed.components.seconds * 1000
                                         + elapsed.components.attoseconds / 1_000_000_000_000_000))
         return DirectorySnapshot(people: people, groups: groups.groups, problems: problems, proof: proof)
+    }
+
+    /// Partial answers, and failures after entries arrived, are `incomplete` (the gate holds); configuration and
+    /// credential errors, and failures before anything was read, are `failed` (outcome error).
+    static func stage(of error: LDAPError, entriesSoFar: Int) -> SnapshotFailure.Stage {
+        switch error.kind {
+        case .partial: return .incomplete
+        case .configuration, .credentials: return .failed
+        case .transient: return entriesSoFar + error.entriesBeforeFailure > 0 ? .incomplete : .failed
+        }
     }
 
     private static func isPersonSearch(_ name: String) -> Bool {

@@ -73,14 +73,19 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
         var simple = true
         var pendingSpace = false
         var afterSeparator = true
+        var inValue = false
         for b in string.utf8 {
             switch b {
-            case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "+"), UInt8(ascii: "#"), 0x80...0xff:
+            case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "+"), UInt8(ascii: "#"), UInt8(ascii: "<"),
+                 UInt8(ascii: ">"), UInt8(ascii: ";"), 0, 0x80...0xff:
+                simple = false
+            case UInt8(ascii: "=") where inValue:
                 simple = false
             case UInt8(ascii: " "):
                 if !afterSeparator { pendingSpace = true }
                 continue
             case UInt8(ascii: ","), UInt8(ascii: "="):
+                inValue = b == UInt8(ascii: "=")
                 pendingSpace = false
                 afterSeparator = true
                 fast.append(b)

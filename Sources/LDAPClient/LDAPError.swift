@@ -59,7 +59,7 @@ public struct LDAPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = "LDAP \(operation.rawValue) failed: \(message) (\(code.rawValue))"
+        var text = "LDAP \(operation.rawValue) failed: \(message) (\(code.name), \(code.rawValue))"
         if let diagnostic { text += ", server said: \(diagnostic)" }
         if let base { text += ", \(operation == .bind ? "as" : "base") \(base)" }
         if let matchedDN, code == .noSuchObject { text += ", deepest existing entry: \(matchedDN)" }

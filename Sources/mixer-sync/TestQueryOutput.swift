@@ -12,6 +12,23 @@ struct TestQueryOutput: Encodable {
         var leaver_evidence: [String]
         var groups: [String]
         var rules: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case anchor, dn, email, full_name, leaver, leaver_evidence, groups, rules
+        }
+
+        /// `email` and `full_name` are always present, `null` when the entry has none (interfaces.md).
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(anchor, forKey: .anchor)
+            try c.encode(dn, forKey: .dn)
+            try c.encode(email, forKey: .email)
+            try c.encode(full_name, forKey: .full_name)
+            try c.encode(leaver, forKey: .leaver)
+            try c.encode(leaver_evidence, forKey: .leaver_evidence)
+            try c.encode(groups, forKey: .groups)
+            try c.encode(rules, forKey: .rules)
+        }
     }
 
     struct ProblemOutput: Encodable {
