@@ -84,7 +84,9 @@ public struct DirectoryReader: Sendable {
         var groups = GroupIndex(nested: settings.groups?.nested ?? true)
         var disabledAnchors = Set<String>()
         var people: [Person] = []
-        var indexByAnchor: [String: Int] = [:]
+        // Anchor bytes → index in `people`, filled once a second person search starts.
+        var anchors = MemberTable()
+        var personSearchesDone = 0
         var problems: [SnapshotProblem] = []
         var records: [SearchRecord] = []
         var personEntries = 0
@@ -93,6 +95,7 @@ public struct DirectoryReader: Sendable {
 
         for (name, request) in searches {
             var missingAnchor: String?
+            let rules = [name]
             let summary: SearchSummary
             do {
                 summary = try connection.search(request, pageSize: settings.pageSize, deadline: deadline) { entry in
@@ -103,18 +106,19 @@ public struct DirectoryReader: Sendable {
                     case _ where name.hasPrefix("disabled:"):
                         if case .person(let p, _) = mapper.mapAnchorOnly(entry) { disabledAnchors.insert(p.anchor) }
                     default:
-                        switch mapper.map(entry, rule: name) {
+                        switch mapper.map(entry, rules: rules) {
                         case .noAnchor(let dn):
                             if missingAnchor == nil { missingAnchor = dn }
                         case .person(var person, let entryProblems):
                             if disabledAnchors.contains(person.anchor) { person.leaverEvidence.append(.disabledFilter) }
                             if name == "leavers_base" { person.leaverEvidence.append(.leaversBase) }
-                            if let existing = indexByAnchor[person.anchor] {
-                                merge(person, into: &people[existing])
+                            // The first person search cannot repeat an entry; later ones are checked
+                            // against everyone read so far (a second rule, or the leavers base).
+                            if personSearchesDone > 0,
+                               case let slot = Int(anchors.insert(Array(person.anchor.utf8))), slot < people.count {
+                                merge(person, into: &people[slot])
                             } else {
-                                person.groups = groups.memberships(normalizedDN: DistinguishedName.normalize(person.dn),
-                                                                   uid: person.uid)
-                                indexByAnchor[person.anchor] = people.count
+                                person.groups = groups.memberships(dn: person.dn, uid: person.uid)
                                 people.append(person)
                                 problems.append(contentsOf: entryProblems)
                             }
@@ -134,7 +138,14 @@ public struct DirectoryReader: Sendable {
                                         + "check the bind account can read it", searches: records,
                                       entriesRead: personEntries + summary.entries, pagesRead: pages + summary.pages)
             }
-            if isPersonSearch(name) { personEntries += summary.entries }
+            if isPersonSearch(name) {
+                personEntries += summary.entries
+                if personSearchesDone == 0 {
+                    anchors = MemberTable(capacity: people.count)
+                    for person in people { _ = anchors.insert(Array(person.anchor.utf8)) }
+                }
+                personSearchesDone += 1
+            }
             pages += summary.pages
             records.append(SearchRecord(name: name, base: request.base, scope: request.scope.rawValue,
                                         filter: request.filter, entries: summary.entries, pages: summary.pages,
@@ -176,13 +187,26 @@ public struct DirectoryReader: Sendable {
         person.leaverEvidence.sort()
     }
 
-    private static func duplicateEmails(_ people: [Person]) -> [SnapshotProblem] {
-        var byEmail: [String: [String]] = [:]
-        for person in people {
-            if let email = person.email { byEmail[email, default: []].append(person.dn) }
+    /// Emails held by more than one person, in email order, each with every DN that holds it.
+    static func duplicateEmails(_ people: [Person]) -> [SnapshotProblem] {
+        var table = MemberTable(capacity: people.count)
+        var firstHolder: [Int] = []
+        var duplicateSlots: [Int: [String]] = [:]
+        for (index, person) in people.enumerated() {
+            guard let email = person.email else { continue }
+            let slot = Int(table.insert(Array(email.utf8)))
+            if slot == firstHolder.count {
+                firstHolder.append(index)
+            } else {
+                duplicateSlots[slot, default: [people[firstHolder[slot]].dn]].append(person.dn)
+            }
         }
-        return byEmail.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
-            .map { .duplicateEmail(email: $0.key, dns: $0.value) }
+        return duplicateSlots.map { slot, dns in
+            SnapshotProblem.duplicateEmail(email: people[firstHolder[slot]].email!, dns: dns)
+        }.sorted { lhs, rhs in
+            if case .duplicateEmail(let a, _) = lhs, case .duplicateEmail(let b, _) = rhs { return a < b }
+            return false
+        }
     }
 
     static func connectionOptions(_ settings: DirectorySettings, passwordFile: String?) throws -> ConnectionOptions {

@@ -6,15 +6,26 @@ import Reconcile
 /// Works for any server: `member` / `uniqueMember` DNs (groupOfNames, groupOfUniqueNames, AD groups)
 /// and posixGroup `memberUid`. Nested expansion walks "is a member of" edges breadth-first with a
 /// visited set, so cycles end, and keeps the shortest path for "explain".
+///
+/// Memory matters at 100,000 people: member lists live in flat arrays (no array per member), and the
+/// membership list of a set of direct groups is computed once and shared by everyone with that set.
 struct GroupIndex {
     static let attributes = [AttributeRequest("member"), AttributeRequest("uniqueMember"), AttributeRequest("memberUid")]
 
     private(set) var dns: [String] = []
     private var indexByNormalizedDN: [String: Int32] = [:]
-    private var groupsByMemberDN: [String: [Int32]] = [:]
-    private var groupsByMemberUid: [String: [Int32]] = [:]
+    /// Member key (normalised DN bytes, or NUL + memberUid) → slot; `headBySlot[slot]` starts its list.
+    private var members = MemberTable()
+    private var headBySlot: [Int32] = []
+    private var scratch: [UInt8] = []
+    /// Singly linked lists of (group, next) in one flat array; -1 ends a list.
+    private var linkGroup: [Int32] = []
+    private var linkNext: [Int32] = []
     private var directMemberCounts: [Int] = []
     private var parents: [[Int32]] = []
+    private var cache: [[Int32]: [GroupMembership]] = [:]
+    /// The same cache for the common case of at most two direct groups, keyed without hashing an array.
+    private var smallCache: [UInt64: [GroupMembership]] = [:]
     private let nested: Bool
 
     init(nested: Bool) { self.nested = nested }
@@ -26,21 +37,47 @@ struct GroupIndex {
         let index = Int32(dns.count)
         dns.append(entry.dn)
         indexByNormalizedDN[DistinguishedName.normalize(entry.dn)] = index
-        var members = 0
+        var count = 0
         for slot in 0..<2 {
             for value in entry.values[slot] {
                 guard var dn = value.text else { continue }
                 if slot == 1 { dn = Self.stripOptionalUID(dn) }
-                groupsByMemberDN[DistinguishedName.normalize(dn), default: []].append(index)
-                members += 1
+                DistinguishedName.normalize(dn, into: &scratch)
+                link(scratch, to: index)
+                count += 1
             }
         }
         for value in entry.values[2] {
             guard let uid = value.text else { continue }
-            groupsByMemberUid[uid, default: []].append(index)
-            members += 1
+            link(Self.uidKey(uid), to: index)
+            count += 1
         }
-        directMemberCounts.append(members)
+        directMemberCounts.append(count)
+    }
+
+    /// memberUid keys start with NUL, which no normalised DN contains.
+    private static func uidKey(_ uid: String) -> [UInt8] { [0] + Array(uid.utf8) }
+
+    private mutating func link(_ key: [UInt8], to group: Int32) {
+        let slot = Int(members.insert(key))
+        if slot == headBySlot.count { headBySlot.append(-1) }
+        let next = headBySlot[slot]
+        // A member listed twice in one group counts once.
+        if next >= 0 && linkGroup[Int(next)] == group { return }
+        headBySlot[slot] = Int32(linkGroup.count)
+        linkGroup.append(group)
+        linkNext.append(next)
+    }
+
+    private func groups(of key: [UInt8]) -> [Int32] {
+        guard let slot = members.find(key) else { return [] }
+        var cursor = headBySlot[Int(slot)]
+        var result: [Int32] = []
+        while cursor >= 0 {
+            result.append(linkGroup[Int(cursor)])
+            cursor = linkNext[Int(cursor)]
+        }
+        return result
     }
 
     /// Links groups to the groups that contain them; call once after the last `add`.
@@ -48,9 +85,7 @@ struct GroupIndex {
         parents = Array(repeating: [], count: dns.count)
         guard nested else { return }
         for (normalized, child) in indexByNormalizedDN {
-            if let containing = groupsByMemberDN[normalized] {
-                parents[Int(child)] = containing
-            }
+            parents[Int(child)] = groups(of: Array(normalized.utf8)).sorted()
         }
     }
 
@@ -59,11 +94,29 @@ struct GroupIndex {
         indexByNormalizedDN[DistinguishedName.normalize(dn)] != nil
     }
 
-    /// Every group the entry belongs to, direct first, then nested ones with their path.
-    func memberships(normalizedDN: String, uid: String?) -> [GroupMembership] {
-        var direct: [Int32] = groupsByMemberDN[normalizedDN] ?? []
-        if let uid, let byUid = groupsByMemberUid[uid] { direct.append(contentsOf: byUid) }
+    /// Every group the entry with this DN (and uid, for memberUid) belongs to: direct first (in reading
+    /// order), then nested ones with their path.
+    mutating func memberships(dn: String, uid: String?) -> [GroupMembership] {
+        DistinguishedName.normalize(dn, into: &scratch)
+        var direct = groups(of: scratch)
+        if let uid { direct.append(contentsOf: groups(of: Self.uidKey(uid))) }
         if direct.isEmpty { return [] }
+        direct.sort()
+        if direct.count <= 2 {
+            let key = UInt64(UInt32(bitPattern: direct[0]) &+ 1) << 32
+                | UInt64(direct.count == 2 ? UInt32(bitPattern: direct[1]) &+ 1 : 0)
+            if let known = smallCache[key] { return known }
+            let result = expand(direct)
+            smallCache[key] = result
+            return result
+        }
+        if let known = cache[direct] { return known }
+        let result = expand(direct)
+        cache[direct] = result
+        return result
+    }
+
+    private func expand(_ direct: [Int32]) -> [GroupMembership] {
         var visited = Set<Int32>()
         var result: [GroupMembership] = []
         var queue: [(Int32, [String])] = []

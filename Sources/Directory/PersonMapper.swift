@@ -55,6 +55,11 @@ struct PersonMapper {
     }
 
     func map(_ entry: LDAPEntry, rule: String) -> Outcome {
+        map(entry, rules: [rule])
+    }
+
+    /// `rules` is passed in so that every person of one search shares one array.
+    func map(_ entry: LDAPEntry, rules: [String]) -> Outcome {
         guard let anchor = anchorText(entry) else { return .noAnchor(entry.dn) }
         var problems: [SnapshotProblem] = []
         func text(_ slot: Int, _ name: String) -> String? {
@@ -82,7 +87,7 @@ struct PersonMapper {
                             fullName: full, jobTitle: text(slots.jobTitle, map.jobTitle),
                             company: text(slots.company, map.company),
                             department: text(slots.department, map.department), uid: text(slots.uid, map.uid),
-                            leaverEvidence: isLocked(entry) ? [.accountLock] : [], rules: [rule])
+                            leaverEvidence: isLocked(entry) ? [.accountLock] : [], rules: rules)
         return .person(person, problems: problems)
     }
 
@@ -111,6 +116,9 @@ struct PersonMapper {
 
     /// Trims ASCII and Unicode whitespace at both ends; returns the string itself when there is none.
     static func trim(_ s: String) -> String {
+        guard let firstByte = s.utf8.first, let lastByte = s.utf8.last else { return s }
+        // Fast path: an ASCII non-space byte at both ends means nothing to trim.
+        if firstByte > 0x20 && firstByte < 0x80 && lastByte > 0x20 && lastByte < 0x80 { return s }
         guard let first = s.unicodeScalars.first, let last = s.unicodeScalars.last,
               first.properties.isWhitespace || last.properties.isWhitespace else { return s }
         var scalars = Substring(s).unicodeScalars

@@ -65,11 +65,18 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
 
     /// The normalised form of a DN string, or the lowercased input when it does not parse (so that two
     /// equal malformed strings still compare equal, and nothing crashes on bad directory data).
-    ///
-    /// Fast path for the common case (no escapes, quotes, `+` or `#`): one pass over the bytes.
     public static func normalize(_ string: String) -> String {
-        var fast = [UInt8]()
-        fast.reserveCapacity(string.utf8.count)
+        var bytes: [UInt8] = []
+        normalize(string, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes the normalised form's UTF-8 into `out` (replacing its content), without allocating a String.
+    ///
+    /// Fast path for the common case (no escapes, quotes, `+`, `#`, `<`, `>`, `;`, `=` inside a value, or
+    /// non-ASCII): one pass over the bytes. Anything else goes through the full parser.
+    public static func normalize(_ string: String, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
         var simple = true
         var pendingSpace = false
         var afterSeparator = true
@@ -88,18 +95,19 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
                 inValue = b == UInt8(ascii: "=")
                 pendingSpace = false
                 afterSeparator = true
-                fast.append(b)
+                out.append(b)
                 continue
             default:
                 break
             }
             if !simple { break }
-            if pendingSpace { fast.append(UInt8(ascii: " ")); pendingSpace = false }
+            if pendingSpace { out.append(UInt8(ascii: " ")); pendingSpace = false }
             afterSeparator = false
-            fast.append(b >= 65 && b <= 90 ? b + 32 : b)
+            out.append(b >= 65 && b <= 90 ? b + 32 : b)
         }
-        if simple { return String(decoding: fast, as: UTF8.self) }
-        return DistinguishedName(string)?.normalized ?? string.lowercased()
+        if simple { return }
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: (DistinguishedName(string)?.normalized ?? string.lowercased()).utf8)
     }
 }
 

@@ -219,8 +219,8 @@ enum LDAPCalls {
             throw error(ld, code: rc == LDAP_SUCCESS ? LDAP_DECODING_ERROR : rc, operation: .parse, base: base,
                         entries: entries)
         }
-        guard let dn = String(validating: UnsafeRawBufferPointer(start: dnBytes, count: Int(dnValue.bv_len)),
-                              as: UTF8.self) else {
+        guard let dn = Self.text(UnsafeBufferPointer(start: UnsafeRawPointer(dnBytes).assumingMemoryBound(to: UInt8.self),
+                                                     count: Int(dnValue.bv_len))) else {
             throw LDAPError(code: .malformedEntry, operation: .parse, message: "an entry DN is not valid UTF-8",
                             base: base, entriesBeforeFailure: entries)
         }
@@ -241,8 +241,9 @@ enum LDAPCalls {
             var out: [LDAPValue] = values[slot]
             var i = 0
             while let bytes = list[i].bv_val {
-                let raw = UnsafeRawBufferPointer(start: bytes, count: Int(list[i].bv_len))
-                if !binary, let text = String(validating: raw, as: UTF8.self) {
+                let raw = UnsafeBufferPointer(start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
+                                              count: Int(list[i].bv_len))
+                if !binary, let text = Self.text(raw) {
                     out.append(.text(text))
                 } else {
                     out.append(.bytes(Array(raw)))
@@ -252,6 +253,17 @@ enum LDAPCalls {
             values[slot] = out
         }
         return LDAPEntry(dn: dn, values: values)
+    }
+}
+
+extension LDAPCalls {
+    /// Bytes → String, checking UTF-8. ASCII (nearly every value) takes the fast, non-generic path.
+    @inline(__always)
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
     }
 }
 

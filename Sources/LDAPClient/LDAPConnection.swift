@@ -82,62 +82,95 @@ public final class LDAPConnection {
         try LDAPCalls.newTLSContext(ld)
     }
 
-    /// Runs one RFC 2696 paged search to the end, handing each entry to `onEntry` as it arrives.
+    /// Runs one RFC 2696 paged search to the end, handing each entry to `onEntry`.
     ///
     /// Returns only when the last page ended with `success` and an empty cookie. Anything else —
     /// a limit, a referral or continuation reference, a lost connection, a page slower than the
     /// operation timeout, or the `deadline` passing — throws, and the caller must discard what it got.
+    ///
+    /// Pages are pipelined: a page's entries are kept as raw messages until its final result arrives,
+    /// the next page is requested at once, and only then are the kept entries decoded, so the server
+    /// prepares page N+1 while we decode page N.
     public func search(_ request: SearchRequest, pageSize: Int, deadline: ContinuousClock.Instant,
                        onEntry: (LDAPEntry) throws -> Void) throws -> SearchSummary {
         let matcher = AttributeMatcher(request.attributes)
-        var cookie: [UInt8] = []
+        var pending: [OpaquePointer] = []
+        pending.reserveCapacity(pageSize)
+        var cursor = 0  // pending[..<cursor] are decoded and freed
+        defer { for message in pending[cursor...] { LDAPCalls.freeMessage(message) } }
         var entries = 0
         var pages = 0
-        repeat {
-            let control = try LDAPCalls.pageControl(handle, size: pageSize, cookie: cookie, base: request.base)
-            defer { LDAPCalls.freeControl(control) }
-            let msgid = try LDAPCalls.startSearch(handle, request, control: control, timeout: timeout)
-            pageLoop: while true {
-                let now = ContinuousClock.now
-                guard now < deadline else {
-                    LDAPCalls.abandon(handle, msgid: msgid)
-                    throw LDAPError(code: .deadlineExceeded, operation: .search,
-                                    message: "the read did not finish before its deadline", base: request.base,
-                                    entriesBeforeFailure: entries)
-                }
-                let wait = Swift.min(timeout, now.duration(to: deadline))
-                guard let (type, message) = try LDAPCalls.nextMessage(handle, msgid: msgid, timeout: wait,
-                                                                       base: request.base, entries: entries) else {
-                    LDAPCalls.abandon(handle, msgid: msgid)
-                    throw LDAPError(code: .timeout, operation: .search,
-                                    message: "no answer from the server within \(timeout)", base: request.base,
-                                    entriesBeforeFailure: entries)
-                }
-                defer { LDAPCalls.freeMessage(message) }
-                switch type {
-                case Int32(LDAP_RES_SEARCH_ENTRY):
+        var msgid: Int32? = try startPage(request, pageSize: pageSize, cookie: [])
+        while let current = msgid {
+            let cookie = try collectPage(current, request: request, deadline: deadline, entries: entries, into: &pending)
+            pages += 1
+            msgid = cookie.isEmpty ? nil : try startPage(request, pageSize: pageSize, cookie: cookie)
+            do {
+                while cursor < pending.count {
+                    let message = pending[cursor]
                     let entry = try LDAPCalls.decodeEntry(handle, message, matcher: matcher, base: request.base,
                                                           entries: entries)
+                    LDAPCalls.freeMessage(message)
+                    cursor += 1
                     entries += 1
                     try onEntry(entry)
-                case Int32(LDAP_RES_SEARCH_REFERENCE):
-                    LDAPCalls.abandon(handle, msgid: msgid)
-                    throw LDAPError(code: .continuationReference, operation: .search,
-                                    message: "the server returned a continuation reference (referrals are never chased, so the read is incomplete)",
-                                    base: request.base, entriesBeforeFailure: entries)
-                case Int32(LDAP_RES_SEARCH_RESULT):
-                    cookie = try LDAPCalls.parseSearchDone(handle, message, base: request.base, entries: entries)
-                    pages += 1
-                    break pageLoop
-                default:
-                    LDAPCalls.abandon(handle, msgid: msgid)
-                    throw LDAPError(code: .protocolError, operation: .search,
-                                    message: "unexpected message type \(type) in a search", base: request.base,
-                                    entriesBeforeFailure: entries)
                 }
+            } catch {
+                if let next = msgid { LDAPCalls.abandon(handle, msgid: next) }
+                throw error
             }
-        } while !cookie.isEmpty
+            pending.removeAll(keepingCapacity: true)
+            cursor = 0
+        }
         return SearchSummary(entries: entries, pages: pages, resultCode: .success)
+    }
+
+    private func startPage(_ request: SearchRequest, pageSize: Int, cookie: [UInt8]) throws -> Int32 {
+        let control = try LDAPCalls.pageControl(handle, size: pageSize, cookie: cookie, base: request.base)
+        defer { LDAPCalls.freeControl(control) }
+        return try LDAPCalls.startSearch(handle, request, control: control, timeout: timeout)
+    }
+
+    /// Reads one page's messages: entries are kept (undecoded) in `pending`; returns the page's cookie.
+    private func collectPage(_ msgid: Int32, request: SearchRequest, deadline: ContinuousClock.Instant,
+                             entries: Int, into pending: inout [OpaquePointer]) throws -> [UInt8] {
+        while true {
+            let now = ContinuousClock.now
+            let seen = entries + pending.count
+            guard now < deadline else {
+                LDAPCalls.abandon(handle, msgid: msgid)
+                throw LDAPError(code: .deadlineExceeded, operation: .search,
+                                message: "the read did not finish before its deadline", base: request.base,
+                                entriesBeforeFailure: seen)
+            }
+            let wait = Swift.min(timeout, now.duration(to: deadline))
+            guard let (type, message) = try LDAPCalls.nextMessage(handle, msgid: msgid, timeout: wait,
+                                                                   base: request.base, entries: seen) else {
+                LDAPCalls.abandon(handle, msgid: msgid)
+                throw LDAPError(code: .timeout, operation: .search,
+                                message: "no answer from the server within \(timeout)", base: request.base,
+                                entriesBeforeFailure: seen)
+            }
+            switch type {
+            case Int32(LDAP_RES_SEARCH_ENTRY):
+                pending.append(message)
+            case Int32(LDAP_RES_SEARCH_RESULT):
+                defer { LDAPCalls.freeMessage(message) }
+                return try LDAPCalls.parseSearchDone(handle, message, base: request.base, entries: seen)
+            case Int32(LDAP_RES_SEARCH_REFERENCE):
+                LDAPCalls.freeMessage(message)
+                LDAPCalls.abandon(handle, msgid: msgid)
+                throw LDAPError(code: .continuationReference, operation: .search,
+                                message: "the server returned a continuation reference (referrals are never chased, so the read is incomplete)",
+                                base: request.base, entriesBeforeFailure: seen)
+            default:
+                LDAPCalls.freeMessage(message)
+                LDAPCalls.abandon(handle, msgid: msgid)
+                throw LDAPError(code: .protocolError, operation: .search,
+                                message: "unexpected message type \(type) in a search", base: request.base,
+                                entriesBeforeFailure: seen)
+            }
+        }
     }
 }
 
