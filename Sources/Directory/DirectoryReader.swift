@@ -98,11 +98,15 @@ public struct DirectoryReader: Sendable {
             let rules = [name]
             let summary: SearchSummary
             do {
+                if name == "groups" {
+                    summary = try connection.searchRaw(request, pageSize: settings.pageSize, deadline: deadline) { entry in
+                        anyEntries += 1
+                        groups.add(entry)
+                    }
+                } else {
                 summary = try connection.search(request, pageSize: settings.pageSize, deadline: deadline) { entry in
                     anyEntries += 1
                     switch name {
-                    case "groups":
-                        groups.add(entry)
                     case _ where name.hasPrefix("disabled:"):
                         if case .person(let p, _) = mapper.mapAnchorOnly(entry) { disabledAnchors.insert(p.anchor) }
                     default:
@@ -124,6 +128,7 @@ public struct DirectoryReader: Sendable {
                             }
                         }
                     }
+                }
                 }
             } catch let error as LDAPError {
                 let stage = Self.stage(of: error, entriesSoFar: anyEntries)

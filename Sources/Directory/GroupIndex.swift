@@ -34,25 +34,46 @@ struct GroupIndex {
 
     /// Adds one group entry read with `GroupIndex.attributes`.
     mutating func add(_ entry: LDAPEntry) {
-        let index = Int32(dns.count)
-        dns.append(entry.dn)
-        indexByNormalizedDN[DistinguishedName.normalize(entry.dn)] = index
+        let index = begin(dn: entry.dn)
         var count = 0
-        for slot in 0..<2 {
+        for slot in 0..<3 {
             for value in entry.values[slot] {
-                guard var dn = value.text else { continue }
-                if slot == 1 { dn = Self.stripOptionalUID(dn) }
-                DistinguishedName.normalize(dn, into: &scratch)
-                link(scratch, to: index)
+                let bytes = value.rawBytes
+                bytes.withUnsafeBufferPointer { addMember($0, slot: slot, group: index) }
                 count += 1
             }
         }
-        for value in entry.values[2] {
-            guard let uid = value.text else { continue }
-            link(Self.uidKey(uid), to: index)
-            count += 1
+        directMemberCounts.append(count)
+    }
+
+    /// Adds one group entry straight from the wire (values are digested here, never copied into Strings).
+    mutating func add(_ entry: LDAPRawEntry) {
+        let index = begin(dn: entry.dn)
+        var count = 0
+        for slot in 0..<3 {
+            for value in entry.values[slot] {
+                addMember(value, slot: slot, group: index)
+                count += 1
+            }
         }
         directMemberCounts.append(count)
+    }
+
+    private mutating func begin(dn: String) -> Int32 {
+        let index = Int32(dns.count)
+        dns.append(dn)
+        indexByNormalizedDN[DistinguishedName.normalize(dn)] = index
+        return index
+    }
+
+    /// Slot 0 `member` and 1 `uniqueMember` hold DNs; slot 2 `memberUid` holds a uid.
+    private mutating func addMember(_ value: UnsafeBufferPointer<UInt8>, slot: Int, group: Int32) {
+        if slot == 2 {
+            link([0] + Array(value), to: group)
+        } else {
+            DistinguishedName.normalize(bytes: slot == 1 ? Self.stripOptionalUID(value) : value, into: &scratch)
+            link(scratch, to: group)
+        }
     }
 
     /// memberUid keys start with NUL, which no normalised DN contains.
@@ -142,6 +163,14 @@ struct GroupIndex {
     }
 
     /// `uniqueMember` is NameAndOptionalUID: `dn#'0101'B`; the UID part is not part of the DN.
+    static func stripOptionalUID(_ value: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        let n = value.count
+        guard n >= 4, value[n - 1] == UInt8(ascii: "B"), value[n - 2] == UInt8(ascii: "'"),
+              let hash = value.lastIndex(of: UInt8(ascii: "#")), hash + 1 < n, value[hash + 1] == UInt8(ascii: "'"),
+              hash > 0, value[hash - 1] != UInt8(ascii: "\\") else { return value }
+        return UnsafeBufferPointer(rebasing: value[..<hash])
+    }
+
     static func stripOptionalUID(_ value: String) -> String {
         guard value.hasSuffix("'B"), let hash = value.lastIndex(of: "#") else { return value }
         let tail = value[value.index(after: hash)...]

@@ -74,15 +74,31 @@ struct MemberTable {
         mask = newMask
     }
 
-    /// FNV-1a, 64 bit, never 0 (0 marks an empty bucket).
+    /// A 64-bit hash over 8-byte words (multiply-xorshift, then a final avalanche); never 0, which marks
+    /// an empty bucket. Not cryptographic: keys come from our own directory, and hits are verified.
     static func hash(_ key: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
+        key.withUnsafeBytes { raw -> UInt64 in
+            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(raw.count)
+            var offset = 0
+            while offset + 8 <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 31
+                offset += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < raw.count {
+                tail |= UInt64(raw[offset]) << shift
+                shift += 8
+                offset += 1
+            }
+            h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+            h ^= h >> 29
+            h = h &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 32
+            return h == 0 ? 1 : h
         }
-        h ^= h >> 29
-        return h == 0 ? 1 : h
     }
 }
 

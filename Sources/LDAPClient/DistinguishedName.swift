@@ -76,12 +76,19 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
     /// Fast path for the common case (no escapes, quotes, `+`, `#`, `<`, `>`, `;`, `=` inside a value, or
     /// non-ASCII): one pass over the bytes. Anything else goes through the full parser.
     public static func normalize(_ string: String, into out: inout [UInt8]) {
+        var copy = string
+        copy.withUTF8 { normalize(bytes: $0, into: &out) }
+    }
+
+    /// `normalize(_:into:)` over UTF-8 bytes (a value straight from the wire).
+    public static func normalize(bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         var simple = true
         var pendingSpace = false
         var afterSeparator = true
         var inValue = false
-        for b in string.utf8 {
+        out.reserveCapacity(bytes.count)
+        for b in bytes {
             switch b {
             case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "+"), UInt8(ascii: "#"), UInt8(ascii: "<"),
                  UInt8(ascii: ">"), UInt8(ascii: ";"), 0, 0x80...0xff:
@@ -107,6 +114,7 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
         }
         if simple { return }
         out.removeAll(keepingCapacity: true)
+        let string = String(decoding: bytes, as: UTF8.self)
         out.append(contentsOf: (DistinguishedName(string)?.normalized ?? string.lowercased()).utf8)
     }
 }

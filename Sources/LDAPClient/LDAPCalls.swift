@@ -257,6 +257,42 @@ enum LDAPCalls {
 }
 
 extension LDAPCalls {
+    /// Like `decodeEntry`, but values stay in the message's buffer (no copy) for the duration of `body`.
+    static func withRawEntry(_ ld: OpaquePointer, _ message: OpaquePointer, matcher: AttributeMatcher, base: String,
+                             entries: Int, _ body: (LDAPRawEntry) throws -> Void) throws {
+        var ber: OpaquePointer?
+        var dnValue = berval()
+        let rc = ldap_get_dn_ber(ld, message, &ber, &dnValue)
+        defer { if let ber { ber_free(ber, 0) } }
+        guard rc == LDAP_SUCCESS, let dnBytes = dnValue.bv_val,
+              let dn = text(UnsafeBufferPointer(start: UnsafeRawPointer(dnBytes).assumingMemoryBound(to: UInt8.self),
+                                                count: Int(dnValue.bv_len))) else {
+            throw error(ld, code: rc == LDAP_SUCCESS ? LDAP_DECODING_ERROR : rc, operation: .parse, base: base,
+                        entries: entries)
+        }
+        var values = [[UnsafeBufferPointer<UInt8>]](repeating: [], count: matcher.count)
+        var name = berval()
+        var vals: UnsafeMutablePointer<berval>?
+        while true {
+            let arc = ldap_get_attribute_ber(ld, message, ber, &name, &vals)
+            guard arc == LDAP_SUCCESS else {
+                if let vals { ber_memfree(vals) }
+                throw error(ld, code: arc, operation: .parse, base: dn, entries: entries)
+            }
+            guard let namePtr = name.bv_val else { break }
+            defer { if let v = vals { ber_memfree(v); vals = nil } }
+            guard let slot = matcher.slot(for: UnsafeRawBufferPointer(start: namePtr, count: Int(name.bv_len))),
+                  let list = vals else { continue }
+            var i = 0
+            while let bytes = list[i].bv_val {
+                values[slot].append(UnsafeBufferPointer(start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
+                                                        count: Int(list[i].bv_len)))
+                i += 1
+            }
+        }
+        try body(LDAPRawEntry(dn: dn, values: values))
+    }
+
     /// Bytes → String, checking UTF-8. ASCII (nearly every value) takes the fast, non-generic path.
     @inline(__always)
     static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {

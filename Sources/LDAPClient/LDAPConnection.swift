@@ -94,9 +94,28 @@ public final class LDAPConnection {
     public func search(_ request: SearchRequest, pageSize: Int, deadline: ContinuousClock.Instant,
                        onEntry: (LDAPEntry) throws -> Void) throws -> SearchSummary {
         let matcher = AttributeMatcher(request.attributes)
+        return try searchMessages(request, pageSize: pageSize, deadline: deadline) { message, entries in
+            try onEntry(LDAPCalls.decodeEntry(handle, message, matcher: matcher, base: request.base, entries: entries))
+        }
+    }
+
+    /// The same paged search, handing each entry over without copying its values: the byte buffers of
+    /// an `LDAPRawEntry` point into libldap's message and are valid only during the call to `onEntry`.
+    /// For very large multi-valued attributes (a group's 100,000 members) that are digested at once.
+    public func searchRaw(_ request: SearchRequest, pageSize: Int, deadline: ContinuousClock.Instant,
+                          onEntry: (LDAPRawEntry) throws -> Void) throws -> SearchSummary {
+        let matcher = AttributeMatcher(request.attributes)
+        return try searchMessages(request, pageSize: pageSize, deadline: deadline) { message, entries in
+            try LDAPCalls.withRawEntry(handle, message, matcher: matcher, base: request.base, entries: entries, onEntry)
+        }
+    }
+
+    /// The paged loop shared by both searches: `body` gets each entry message, which is freed after it.
+    private func searchMessages(_ request: SearchRequest, pageSize: Int, deadline: ContinuousClock.Instant,
+                                body: (OpaquePointer, Int) throws -> Void) throws -> SearchSummary {
         var pending: [OpaquePointer] = []
         pending.reserveCapacity(pageSize)
-        var cursor = 0  // pending[..<cursor] are decoded and freed
+        var cursor = 0  // pending[..<cursor] are handled and freed
         defer { for message in pending[cursor...] { LDAPCalls.freeMessage(message) } }
         var entries = 0
         var pages = 0
@@ -108,12 +127,10 @@ public final class LDAPConnection {
             do {
                 while cursor < pending.count {
                     let message = pending[cursor]
-                    let entry = try LDAPCalls.decodeEntry(handle, message, matcher: matcher, base: request.base,
-                                                          entries: entries)
+                    try body(message, entries)
                     LDAPCalls.freeMessage(message)
                     cursor += 1
                     entries += 1
-                    try onEntry(entry)
                 }
             } catch {
                 if let next = msgid { LDAPCalls.abandon(handle, msgid: next) }

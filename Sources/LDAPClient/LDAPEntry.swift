@@ -39,3 +39,14 @@ public struct LDAPEntry: Sendable, Equatable {
         return nil
     }
 }
+
+/// An entry whose values are views into libldap's message, valid only inside the callback that receives it.
+public struct LDAPRawEntry {
+    public init(dn: String, values: [[UnsafeBufferPointer<UInt8>]]) {
+        self.dn = dn
+        self.values = values
+    }
+    public let dn: String
+    /// `values[i]` are the values of `SearchRequest.attributes[i]`.
+    public let values: [[UnsafeBufferPointer<UInt8>]]
+}
