@@ -49,6 +49,7 @@ struct GroupIndex {
     /// Adds one group entry straight from the wire (values are digested here, never copied into Strings).
     mutating func add(_ entry: LDAPRawEntry) {
         let index = begin(dn: entry.dn)
+        members.reserve(members.count + entry.values.reduce(0) { $0 + $1.count })
         var count = 0
         for slot in 0..<3 {
             for value in entry.values[slot] {

@@ -16,6 +16,11 @@ struct MemberTable {
         mask = size - 1
     }
 
+    /// Makes room for `total` keys at once, instead of doubling through every size on the way.
+    mutating func reserve(_ total: Int) {
+        while total * 2 > hashes.count { grow() }
+    }
+
     /// Number of distinct keys.
     var count: Int { keyStart.count - 1 }
 
