@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+@testable import Config
+
+/// The shipped example must stay valid: it is what administrators copy.
+@Suite struct ExampleConfigTests {
+    static var examplePath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/mixer-sync.example.toml").path
+    }
+
+    @Test func theExampleParses() throws {
+        let config = try ConfigLoader.load(path: Self.examplePath, environment: [:])
+        #expect(config.directory.users.map(\.name) == ["staff"])
+        #expect(config.roles.count == 2)
+        #expect(config.mixerai?.serviceEmail == "mixer-sync@example.com")
+        #expect(config.directory.readDeadline == .seconds(600))
+        #expect(config.warnings.isEmpty)
+        #expect(config.secretFiles.map(\.key) == ["directory.bind_password_file", "mixerai.service_password_file",
+                                                  "mixerai.supabase_anon_key_file"])
+    }
+}
