@@ -98,18 +98,13 @@ public struct DirectoryReader: Sendable {
             let rules = [name]
             let summary: SearchSummary
             do {
-                if name == "groups" {
-                    summary = try connection.searchRaw(request, pageSize: settings.pageSize, deadline: deadline) { entry in
-                        anyEntries += 1
-                        groups.add(entry)
-                    }
-                } else {
-                summary = try connection.search(request, pageSize: settings.pageSize, deadline: deadline) { entry in
+                summary = try connection.searchRaw(request, pageSize: settings.pageSize, deadline: deadline) { entry in
                     anyEntries += 1
-                    switch name {
-                    case _ where name.hasPrefix("disabled:"):
-                        if case .person(let p, _) = mapper.mapAnchorOnly(entry) { disabledAnchors.insert(p.anchor) }
-                    default:
+                    if name == "groups" {
+                        groups.add(entry)
+                    } else if name.hasPrefix("disabled:") {
+                        if let anchor = mapper.anchorOnly(entry) { disabledAnchors.insert(anchor) }
+                    } else {
                         switch mapper.map(entry, rules: rules) {
                         case .noAnchor(let dn):
                             if missingAnchor == nil { missingAnchor = dn }
@@ -128,7 +123,6 @@ public struct DirectoryReader: Sendable {
                             }
                         }
                     }
-                }
                 }
             } catch let error as LDAPError {
                 let stage = Self.stage(of: error, entriesSoFar: anyEntries)

@@ -18,6 +18,8 @@ struct GroupIndex {
     private var members = MemberTable()
     private var headBySlot: [Int32] = []
     private var scratch: [UInt8] = []
+    /// Whether any posixGroup memberUid was read (else people's uids need no lookup).
+    private var hasUidMembers = false
     /// Singly linked lists of (group, next) in one flat array; -1 ends a list.
     private var linkGroup: [Int32] = []
     private var linkNext: [Int32] = []
@@ -70,6 +72,7 @@ struct GroupIndex {
     /// Slot 0 `member` and 1 `uniqueMember` hold DNs; slot 2 `memberUid` holds a uid.
     private mutating func addMember(_ value: UnsafeBufferPointer<UInt8>, slot: Int, group: Int32) {
         if slot == 2 {
+            hasUidMembers = true
             link([0] + Array(value), to: group)
         } else {
             DistinguishedName.normalize(bytes: slot == 1 ? Self.stripOptionalUID(value) : value, into: &scratch)
@@ -121,7 +124,7 @@ struct GroupIndex {
     mutating func memberships(dn: String, uid: String?) -> [GroupMembership] {
         DistinguishedName.normalize(dn, into: &scratch)
         var direct = groups(of: scratch)
-        if let uid { direct.append(contentsOf: groups(of: Self.uidKey(uid))) }
+        if hasUidMembers, let uid { direct.append(contentsOf: groups(of: Self.uidKey(uid))) }
         if direct.isEmpty { return [] }
         direct.sort()
         if direct.count <= 2 {

@@ -1,9 +1,14 @@
 /// A hash table from byte strings (normalised member DNs) to dense slot numbers, built for 100,000+ keys:
-/// open addressing over FNV-1a hashes, every key's bytes in one shared buffer, each hit verified byte
+/// open addressing over 64-bit hashes, every key's bytes in one shared buffer, each hit verified byte
 /// for byte (a hash collision can never put someone in the wrong group).
 struct MemberTable {
-    private var hashes: [UInt64]
-    private var slotAt: [Int32]
+    /// Hash and slot side by side, so a probe touches one cache line.
+    private struct Bucket {
+        var hash: UInt64 = 0
+        var slot: Int32 = -1
+    }
+
+    private var buckets: [Bucket]
     private var keyBytes: [UInt8] = []
     private var keyStart: [Int32] = [0]
     private var mask: Int
@@ -11,14 +16,13 @@ struct MemberTable {
     init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        hashes = Array(repeating: 0, count: size)
-        slotAt = Array(repeating: -1, count: size)
+        buckets = Array(repeating: Bucket(), count: size)
         mask = size - 1
     }
 
     /// Makes room for `total` keys at once, instead of doubling through every size on the way.
     mutating func reserve(_ total: Int) {
-        while total * 2 > hashes.count { grow() }
+        while total * 2 > buckets.count { grow() }
     }
 
     /// Number of distinct keys.
@@ -28,8 +32,8 @@ struct MemberTable {
     func find(_ key: [UInt8]) -> Int32? {
         let h = Self.hash(key)
         var i = Int(truncatingIfNeeded: h) & mask
-        while hashes[i] != 0 {
-            if hashes[i] == h && equals(Int(slotAt[i]), key) { return slotAt[i] }
+        while buckets[i].hash != 0 {
+            if buckets[i].hash == h && equals(Int(buckets[i].slot), key) { return buckets[i].slot }
             i = (i + 1) & mask
         }
         return nil
@@ -37,16 +41,15 @@ struct MemberTable {
 
     /// The slot of `key`, adding it when new.
     mutating func insert(_ key: [UInt8]) -> Int32 {
-        if (count + 1) * 2 > hashes.count { grow() }
+        if (count + 1) * 2 > buckets.count { grow() }
         let h = Self.hash(key)
         var i = Int(truncatingIfNeeded: h) & mask
-        while hashes[i] != 0 {
-            if hashes[i] == h && equals(Int(slotAt[i]), key) { return slotAt[i] }
+        while buckets[i].hash != 0 {
+            if buckets[i].hash == h && equals(Int(buckets[i].slot), key) { return buckets[i].slot }
             i = (i + 1) & mask
         }
         let slot = Int32(count)
-        hashes[i] = h
-        slotAt[i] = slot
+        buckets[i] = Bucket(hash: h, slot: slot)
         keyBytes.append(contentsOf: key)
         keyStart.append(Int32(keyBytes.count))
         return slot
@@ -64,18 +67,15 @@ struct MemberTable {
     }
 
     private mutating func grow() {
-        let size = hashes.count * 2
-        var newHashes = [UInt64](repeating: 0, count: size)
-        var newSlots = [Int32](repeating: -1, count: size)
+        let size = buckets.count * 2
+        var fresh = [Bucket](repeating: Bucket(), count: size)
         let newMask = size - 1
-        for (h, slot) in zip(hashes, slotAt) where h != 0 {
-            var i = Int(truncatingIfNeeded: h) & newMask
-            while newHashes[i] != 0 { i = (i + 1) & newMask }
-            newHashes[i] = h
-            newSlots[i] = slot
+        for bucket in buckets where bucket.hash != 0 {
+            var i = Int(truncatingIfNeeded: bucket.hash) & newMask
+            while fresh[i].hash != 0 { i = (i + 1) & newMask }
+            fresh[i] = bucket
         }
-        hashes = newHashes
-        slotAt = newSlots
+        buckets = fresh
         mask = newMask
     }
 

@@ -54,23 +54,22 @@ struct PersonMapper {
         case noAnchor(String)
     }
 
-    func map(_ entry: LDAPEntry, rule: String) -> Outcome {
+    func map(_ entry: LDAPRawEntry, rule: String) -> Outcome {
         map(entry, rules: [rule])
     }
 
     /// `rules` is passed in so that every person of one search shares one array.
-    func map(_ entry: LDAPEntry, rules: [String]) -> Outcome {
-        guard let anchor = anchorText(entry) else { return .noAnchor(entry.dn) }
+    func map(_ entry: LDAPRawEntry, rules: [String]) -> Outcome {
+        guard let anchor = anchorText(entry.values[slots.anchor].first) else { return .noAnchor(entry.dn) }
         var problems: [SnapshotProblem] = []
         func text(_ slot: Int, _ name: String) -> String? {
-            for value in entry.values[slot] {
-                switch value {
-                case .text(let t):
-                    let trimmed = Self.trim(t)
-                    if !trimmed.isEmpty { return trimmed }
-                case .bytes:
+            for bytes in entry.values[slot] {
+                guard let value = UTF8Text.decode(bytes) else {
                     problems.append(.invalidText(dn: entry.dn, attribute: name))
+                    continue
                 }
+                let trimmed = Self.trim(value)
+                if !trimmed.isEmpty { return trimmed }
             }
             return nil
         }
@@ -91,27 +90,39 @@ struct PersonMapper {
         return .person(person, problems: problems)
     }
 
-    /// For searches that fetch only the anchor (the disabled-filter matches).
-    func mapAnchorOnly(_ entry: LDAPEntry) -> Outcome {
-        guard let value = entry.values.first?.first else { return .noAnchor(entry.dn) }
-        let anchor: String?
-        if map.anchorIsBinary {
-            anchor = ObjectGUID.canonical(value.rawBytes)
-        } else {
-            anchor = value.text.map(Self.trim)
-        }
-        guard let anchor, !anchor.isEmpty else { return .noAnchor(entry.dn) }
-        return .person(Person(anchor: anchor, dn: entry.dn), problems: [])
+    /// For searches that fetch only the anchor (the disabled-filter matches): the anchor, or nil.
+    func anchorOnly(_ entry: LDAPRawEntry) -> String? {
+        anchorText(entry.values.first?.first)
     }
 
-    private func anchorText(_ entry: LDAPEntry) -> String? {
-        guard let value = entry.values[slots.anchor].first else { return nil }
-        if map.anchorIsBinary {
-            return ObjectGUID.canonical(value.rawBytes)
-        }
-        guard let raw = value.text else { return nil }
+    private func anchorText(_ value: UnsafeBufferPointer<UInt8>?) -> String? {
+        guard let value else { return nil }
+        if map.anchorIsBinary { return ObjectGUID.canonical(Array(value)) }
+        guard let raw = UTF8Text.decode(value) else { return nil }
         let text = Self.trim(raw)
         return text.isEmpty ? nil : text
+    }
+
+    /// Account-lock evidence. A timed ppolicy lockout (failed passwords) expires by itself and is not
+    /// evidence of leaving; only the administrative lock value `000001010000Z` is.
+    func isLocked(_ entry: LDAPRawEntry) -> Bool {
+        guard accountLock else { return false }
+        if let slot = slots.pwdAccountLockedTime,
+           entry.values[slot].contains(where: { UTF8Text.equalsIgnoringCase($0, "000001010000Z") }) {
+            return true
+        }
+        if let slot = slots.nsAccountLock, entry.values[slot].contains(where: { UTF8Text.equalsIgnoringCase($0, "true") }) {
+            return true
+        }
+        if let slot = slots.userAccountControl, let raw = entry.values[slot].first, let flags = UTF8Text.int64(raw),
+           flags & 0x2 != 0 {
+            return true
+        }
+        if let slot = slots.accountExpires, let raw = entry.values[slot].first, let expires = UTF8Text.int64(raw),
+           expires != 0, expires != Int64.max, expires < nowFileTime {
+            return true
+        }
+        return false
     }
 
     /// Trims ASCII and Unicode whitespace at both ends; returns the string itself when there is none.

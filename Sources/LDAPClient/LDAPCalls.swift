@@ -259,7 +259,8 @@ enum LDAPCalls {
 extension LDAPCalls {
     /// Like `decodeEntry`, but values stay in the message's buffer (no copy) for the duration of `body`.
     static func withRawEntry(_ ld: OpaquePointer, _ message: OpaquePointer, matcher: AttributeMatcher, base: String,
-                             entries: Int, _ body: (LDAPRawEntry) throws -> Void) throws {
+                             entries: Int, scratch values: inout [[UnsafeBufferPointer<UInt8>]],
+                             _ body: (LDAPRawEntry) throws -> Void) throws {
         var ber: OpaquePointer?
         var dnValue = berval()
         let rc = ldap_get_dn_ber(ld, message, &ber, &dnValue)
@@ -270,7 +271,7 @@ extension LDAPCalls {
             throw error(ld, code: rc == LDAP_SUCCESS ? LDAP_DECODING_ERROR : rc, operation: .parse, base: base,
                         entries: entries)
         }
-        var values = [[UnsafeBufferPointer<UInt8>]](repeating: [], count: matcher.count)
+        for slot in values.indices { values[slot].removeAll(keepingCapacity: true) }
         var name = berval()
         var vals: UnsafeMutablePointer<berval>?
         while true {
@@ -293,14 +294,9 @@ extension LDAPCalls {
         try body(LDAPRawEntry(dn: dn, values: values))
     }
 
-    /// Bytes → String, checking UTF-8. ASCII (nearly every value) takes the fast, non-generic path.
+    /// Bytes → String, checking UTF-8.
     @inline(__always)
-    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        var ascii = true
-        for b in bytes where b >= 0x80 { ascii = false; break }
-        if ascii { return String(decoding: bytes, as: UTF8.self) }
-        return String(validating: bytes, as: UTF8.self)
-    }
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? { UTF8Text.decode(bytes) }
 }
 
 /// Maps the attribute names the server returns to the positions of the request, case-insensitively,

@@ -105,8 +105,11 @@ public final class LDAPConnection {
     public func searchRaw(_ request: SearchRequest, pageSize: Int, deadline: ContinuousClock.Instant,
                           onEntry: (LDAPRawEntry) throws -> Void) throws -> SearchSummary {
         let matcher = AttributeMatcher(request.attributes)
+        // One set of value arrays for the whole search: emptied, never freed, between entries.
+        var scratch = [[UnsafeBufferPointer<UInt8>]](repeating: [], count: matcher.count)
         return try searchMessages(request, pageSize: pageSize, deadline: deadline) { message, entries in
-            try LDAPCalls.withRawEntry(handle, message, matcher: matcher, base: request.base, entries: entries, onEntry)
+            try LDAPCalls.withRawEntry(handle, message, matcher: matcher, base: request.base, entries: entries,
+                                       scratch: &scratch, onEntry)
         }
     }
 

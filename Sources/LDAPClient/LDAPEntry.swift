@@ -50,3 +50,43 @@ public struct LDAPRawEntry {
     /// `values[i]` are the values of `SearchRequest.attributes[i]`.
     public let values: [[UnsafeBufferPointer<UInt8>]]
 }
+
+/// Bytes from the wire → String, checking UTF-8. ASCII (nearly every value) takes a fast, non-generic path.
+public enum UTF8Text {
+    @inline(__always)
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Whether the bytes equal `text`, ignoring ASCII case.
+    public static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        let other = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+        for i in 0..<bytes.count {
+            var a = bytes[i], b = other[i]
+            if a >= 65 && a <= 90 { a += 32 }
+            if b >= 65 && b <= 90 { b += 32 }
+            if a != b { return false }
+        }
+        return true
+    }
+
+    /// A decimal integer (optional leading minus), or nil.
+    public static func int64(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !bytes.isEmpty else { return nil }
+        var negative = false
+        var value: Int64 = 0
+        for (i, b) in bytes.enumerated() {
+            if i == 0 && b == UInt8(ascii: "-") && bytes.count > 1 { negative = true; continue }
+            guard b >= 48 && b <= 57 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(b - 48))
+            if o1 || o2 { return nil }
+            value = a
+        }
+        return negative ? -value : value
+    }
+}

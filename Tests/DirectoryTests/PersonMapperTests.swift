@@ -3,25 +3,39 @@ import Reconcile
 import Testing
 @testable import Directory
 
+/// Calls `body` with a raw entry whose values are views into one buffer that lives for the call.
+func withRawEntry<T>(_ dn: String, _ attributes: [String: [LDAPValue]], attributeNames: [String],
+                     _ body: (LDAPRawEntry) -> T) -> T {
+    let total = attributes.values.joined().reduce(0) { $0 + $1.rawBytes.count }
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: Swift.max(total, 1))
+    defer { buffer.deallocate() }
+    var views = [[UnsafeBufferPointer<UInt8>]](repeating: [], count: attributeNames.count)
+    var offset = 0
+    for (name, values) in attributes {
+        let slot = attributeNames.firstIndex { $0.lowercased() == name.lowercased() }!
+        for value in values {
+            let bytes = value.rawBytes
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + bytes.count)]).initialize(from: bytes)
+            views[slot].append(UnsafeBufferPointer(rebasing: buffer[offset..<(offset + bytes.count)]))
+            offset += bytes.count
+        }
+    }
+    return body(LDAPRawEntry(dn: dn, values: views))
+}
+
 @Suite struct PersonMapperTests {
     // 2026-11-29T00:00:00Z
     let now: Int64 = 1_795_910_400
     var mapper: PersonMapper { PersonMapper(map: .defaults(for: .openldap), accountLock: true, nowUnixSeconds: now) }
 
-    func entry(_ dn: String, _ attributes: [String: [LDAPValue]]) -> LDAPEntry {
-        let m = mapper
-        var values = [[LDAPValue]](repeating: [], count: m.attributes.count)
-        for (name, vals) in attributes {
-            let i = m.attributes.firstIndex { $0.name.lowercased() == name.lowercased() }!
-            values[i] = vals
-        }
-        return LDAPEntry(dn: dn, values: values)
+    /// Builds a raw entry (values viewed in one buffer that lives for the call) and maps it.
+    func mapped(_ dn: String, _ attributes: [String: [LDAPValue]], with m: PersonMapper? = nil) -> PersonMapper.Outcome {
+        let m = m ?? mapper
+        return withRawEntry(dn, attributes, attributeNames: m.attributes.map(\.name)) { m.map($0, rule: "staff") }
     }
 
     func person(_ attributes: [String: [LDAPValue]]) -> Person? {
-        if case .person(let p, _) = mapper.map(entry("uid=x,ou=people,dc=example,dc=com", attributes), rule: "staff") {
-            return p
-        }
+        if case .person(let p, _) = mapped("uid=x,ou=people,dc=example,dc=com", attributes) { return p }
         return nil
     }
 
@@ -40,7 +54,7 @@ import Testing
     }
 
     @Test func missingEmailIsAProblemNotAGuess() {
-        guard case .person(let p, let problems) = mapper.map(entry("uid=x", ["entryUUID": [.text("u")]]), rule: "r") else {
+        guard case .person(let p, let problems) = mapped("uid=x", ["entryUUID": [.text("u")]]) else {
             Issue.record("no person"); return
         }
         #expect(p.email == nil)
@@ -48,16 +62,17 @@ import Testing
     }
 
     @Test func anEntryWithoutAnchorIsNotAPerson() {
-        guard case .noAnchor(let dn) = mapper.map(entry("uid=x", ["mail": [.text("a@b.c")]]), rule: "r") else {
+        guard case .noAnchor(let dn) = mapped("uid=x", ["mail": [.text("a@b.c")]]) else {
             Issue.record("expected noAnchor"); return
         }
         #expect(dn == "uid=x")
     }
 
     @Test func invalidUTF8InATextAttributeIsReported() {
-        guard case .person(let p, let problems) = mapper.map(
-            entry("uid=x", ["entryUUID": [.text("u")], "mail": [.text("a@b.c")], "title": [.bytes([0xff, 0xfe])]]),
-            rule: "r") else { Issue.record("no person"); return }
+        guard case .person(let p, let problems) = mapped(
+            "uid=x", ["entryUUID": [.text("u")], "mail": [.text("a@b.c")], "title": [.bytes([0xff, 0xfe])]]) else {
+            Issue.record("no person"); return
+        }
         #expect(p.jobTitle == nil)
         #expect(problems == [.invalidText(dn: "uid=x", attribute: "title")])
     }
@@ -91,9 +106,7 @@ import Testing
         #expect(ObjectGUID.canonical([1, 2, 3]) == nil)
         let ad = PersonMapper(map: .defaults(for: .activeDirectory), accountLock: true, nowUnixSeconds: now)
         #expect(ad.attributes.first == AttributeRequest("objectGUID", binary: true))
-        var values = [[LDAPValue]](repeating: [], count: ad.attributes.count)
-        values[0] = [.bytes(bytes)]
-        guard case .person(let p, _) = ad.map(LDAPEntry(dn: "cn=x", values: values), rule: "r") else {
+        guard case .person(let p, _) = mapped("cn=x", ["objectGUID": [.bytes(bytes)]], with: ad) else {
             Issue.record("no person"); return
         }
         #expect(p.anchor == "12345678-1234-5678-9abc-def012345678")
