@@ -32,7 +32,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile"]),
-        .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient"]),
+        .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient", "CCurl"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Directory", "Secrets"]),
         // Tests against the real slapd that scripts/test starts; they fail (never skip) when it is absent.

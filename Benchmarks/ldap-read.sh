@@ -67,7 +67,9 @@ measure() {  # label, command... ; appends "wall cpu rss_kib" to $WORK/label.txt
   awk '{printf "%s %.3f %d\n", $1, $2 + $3, $4}' "$WORK/time.txt" >> "$WORK/$label.txt"
 }
 
-echo "== $RUNS runs each, alternating"
+echo "== one warm-up run each (not counted), then $RUNS runs each, alternating"
+"$BIN" test-query --json --config "$WORK/mixer-sync.toml" > /dev/null
+bash "$WORK/ldapsearch.sh"
 for i in $(seq 1 "$RUNS"); do
   measure mixer-sync "$BIN" test-query --json --config "$WORK/mixer-sync.toml"
   measure ldapsearch bash "$WORK/ldapsearch.sh"

@@ -85,6 +85,13 @@ enum LDAPCalls {
         }
     }
 
+    /// `ldap_connect`: opens the connection now (for ldaps://, with the TLS handshake), so an unreachable
+    /// server fails here — and failover can move on — even when no bind follows.
+    static func connect(_ ld: OpaquePointer) throws {
+        let rc = ldap_connect(ld)
+        guard rc == LDAP_SUCCESS else { throw error(ld, code: rc, operation: .connect) }
+    }
+
     /// `ldap_start_tls_s`: upgrade to TLS; failure is fatal (never a plaintext fallback).
     static func startTLS(_ ld: OpaquePointer) throws {
         let rc = ldap_start_tls_s(ld, nil, nil)

@@ -46,6 +46,8 @@ public final class LDAPConnection {
             if usesTLS { try configureTLS(ld, options.tls) }
             if options.startTLS && !url.lowercased().hasPrefix("ldaps://") {
                 try LDAPCalls.startTLS(ld)
+            } else {
+                try LDAPCalls.connect(ld)
             }
             switch options.bind {
             case .anonymous:

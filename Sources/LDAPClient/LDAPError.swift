@@ -4,7 +4,7 @@
 public struct LDAPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What mixer-sync was doing when the call failed.
     public enum Operation: String, Sendable {
-        case initialize, setOption = "set-option", startTLS = "start-tls", bind, search, parse
+        case initialize, connect, setOption = "set-option", startTLS = "start-tls", bind, search, parse
     }
 
     /// How a caller should treat the failure (reliability.md §2.1).

@@ -165,7 +165,10 @@ struct Slapd {
         for _ in 0..<100 {
             if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                let probe = ConnectionOptions(urls: [url], operationTimeout: .seconds(1))
+                // A real bind: an anonymous LDAPConnection does not touch the network at all.
+                let probe = ConnectionOptions(urls: [url], bind: .simple(
+                    dn: TestDirectory.serviceDN, password: LDAPPassword(Array("mixer-sync-test-password".utf8))),
+                    operationTimeout: .seconds(1))
                 let up: Bool = (try? await LDAPWorker().run { _ = try LDAPConnection(probe); return true }) ?? false
                 if up { return Slapd(pid: pid, url: url, directory: directory) }
             }
@@ -193,5 +196,23 @@ struct Slapd {
             usleep(20_000)
         }
         try? FileManager.default.removeItem(atPath: directory + "/slapd.pid")
+    }
+}
+
+/// Referrals are never chased: a referral, or a continuation reference inside the searched subtree, makes the
+/// read incomplete.
+@Suite struct ReferralTests {
+    @Test func aContinuationReferenceInTheSubtreeIsAnIncompleteRead() async throws {
+        let failure = try #require(await TestDirectory.failure(
+            try TestDirectory.settings(usersBase: "ou=partners,dc=example,dc=com")))
+        #expect(failure.stage == .incomplete)
+        #expect(failure.message.contains("continuationReference"), "\(failure.message)")
+    }
+
+    @Test func aReferralAsTheBaseIsAnIncompleteRead() async throws {
+        let failure = try #require(await TestDirectory.failure(
+            try TestDirectory.settings(usersBase: "ou=remote,ou=partners,dc=example,dc=com")))
+        #expect(failure.stage == .incomplete)
+        #expect(failure.message.contains("referral"), "\(failure.message)")
     }
 }

@@ -139,3 +139,23 @@ import Testing
         #expect(snapshot.people.count == (try TestDirectory.users + TestDirectory.specialPeople + TestDirectory.leaverEntries))
     }
 }
+
+@Suite struct FailoverTests {
+    @Test func anUnreachableFirstServerFailsOverToTheNext() async throws {
+        let dead = try BlackHole()
+        let port = dead.port
+        dead.close()
+        var settings = try TestDirectory.settings()
+        settings.urls = ["ldap://127.0.0.1:\(port)", try TestDirectory.ldapURL]
+        let snapshot = try await TestDirectory.read(settings)
+        #expect(snapshot.proof.server == (try TestDirectory.ldapURL))
+        #expect(snapshot.people.count == (try TestDirectory.users + TestDirectory.specialPeople + TestDirectory.leaverEntries))
+    }
+
+    @Test func aBindRefusalDoesNotFailOver() async throws {
+        var settings = try TestDirectory.settings(passwordFile: TestDirectory.dir + "/wrong-password")
+        settings.urls = [try TestDirectory.ldapURL, try TestDirectory.ldapURL]
+        let failure = try #require(await TestDirectory.failure(settings))
+        #expect(failure.message.contains("invalidCredentials"))
+    }
+}

@@ -59,6 +59,10 @@ def person(dn, u, given, sn, mail=None, extra=()):
 entry(S, "objectClass: dcObject", "objectClass: organization", f"dc: {S.split(',')[0].split('=')[1]}", "o: Example")
 for ou in ["people", "leavers", "groups", "services", "policies"]:
     entry(f"ou={ou},{S}", "objectClass: organizationalUnit", f"ou: {ou}")
+if not args.no_specials:
+    # A subtree that holds a referral: searching it must fail, never return "fewer people".
+    entry(f"ou=partners,{S}", "objectClass: organizationalUnit", "ou: partners")
+
 
 entry(f"cn=mixer-sync,ou=services,{S}", "objectClass: organizationalRole", "objectClass: simpleSecurityObject",
       "cn: mixer-sync", f"userPassword: {args.service_password}")
@@ -74,6 +78,9 @@ for i in range(1, args.users + 1):
            [f"title: {TITLES[i % len(TITLES)]}", "o: Example Ltd", f"departmentNumber: {DEPTS[i % len(DEPTS)]}"])
 
 if not args.no_specials:
+    person(f"uid=partner01,ou=partners,{S}", "partner01", "Pat", "Ner", "partner01@example.com")
+    entry(f"ou=remote,ou=partners,{S}", "objectClass: referral", "objectClass: extensibleObject", "ou: remote",
+          "ref: ldap://ldap.partner.invalid/ou=people,dc=partner,dc=invalid")
     person(f"uid=term01,{PEOPLE}", "term01", "Terry", "Minated", "term01@example.com", ["employeeType: terminated"])
     person(f"uid=locked01,{PEOPLE}", "locked01", "Lockie", "Ppolicy", "locked01@example.com",
            ["pwdAccountLockedTime: 000001010000Z"])
