@@ -41,6 +41,15 @@ struct KeyLocator {
 
     /// The position of the `=` of a `key = value` line, ignoring `=` inside quoted keys.
     private static func keyEnd(_ line: String) -> String.Index? {
+        firstUnquoted("=", in: line)
+    }
+
+    private static func stripComment(_ line: String) -> String {
+        firstUnquoted("#", in: line).map { String(line[..<$0]) } ?? line
+    }
+
+    /// The first `target` outside single or double quotes.
+    private static func firstUnquoted(_ target: Character, in line: String) -> String.Index? {
         var quote: Character?
         for index in line.indices {
             let c = line[index]
@@ -48,7 +57,7 @@ struct KeyLocator {
                 if c == q { quote = nil }
             } else if c == "\"" || c == "'" {
                 quote = c
-            } else if c == "=" {
+            } else if c == target {
                 return index
             }
         }
@@ -59,21 +68,6 @@ struct KeyLocator {
         raw.split(separator: ".").map {
             $0.trimmingCharacters(in: " \t").trimmingCharacters(in: "\"'")
         }.joined(separator: ".")
-    }
-
-    private static func stripComment(_ line: String) -> String {
-        var quote: Character?
-        for index in line.indices {
-            let c = line[index]
-            if let q = quote {
-                if c == q { quote = nil }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == "#" {
-                return String(line[..<index])
-            }
-        }
-        return line
     }
 }
 

@@ -215,51 +215,20 @@ enum LDAPCalls {
     }
 
     /// One pass over an entry's BER (`ldap_get_dn_ber` + `ldap_get_attribute_ber`), the way ldapsearch
-    /// reads it: values point into the message, so each is copied exactly once into Swift storage.
+    /// reads it; each value is then copied exactly once into Swift storage.
     static func decodeEntry(_ ld: OpaquePointer, _ message: OpaquePointer, matcher: AttributeMatcher,
                             base: String, entries: Int) throws -> LDAPEntry {
-        var ber: OpaquePointer?
-        var dnValue = berval()
-        let rc = ldap_get_dn_ber(ld, message, &ber, &dnValue)
-        defer { if let ber { ber_free(ber, 0) } }
-        guard rc == LDAP_SUCCESS, let dnBytes = dnValue.bv_val else {
-            throw error(ld, code: rc == LDAP_SUCCESS ? LDAP_DECODING_ERROR : rc, operation: .parse, base: base,
-                        entries: entries)
-        }
-        guard let dn = Self.text(UnsafeBufferPointer(start: UnsafeRawPointer(dnBytes).assumingMemoryBound(to: UInt8.self),
-                                                     count: Int(dnValue.bv_len))) else {
-            throw LDAPError(code: .malformedEntry, operation: .parse, message: "an entry DN is not valid UTF-8",
-                            base: base, entriesBeforeFailure: entries)
-        }
-        var values = [[LDAPValue]](repeating: [], count: matcher.count)
-        var name = berval()
-        var vals: UnsafeMutablePointer<berval>?
-        while true {
-            let arc = ldap_get_attribute_ber(ld, message, ber, &name, &vals)
-            guard arc == LDAP_SUCCESS else {
-                if let vals { ber_memfree(vals) }
-                throw error(ld, code: arc, operation: .parse, base: dn, entries: entries)
-            }
-            guard let namePtr = name.bv_val else { break }
-            defer { if let v = vals { ber_memfree(v); vals = nil } }
-            let nameBytes = UnsafeRawBufferPointer(start: namePtr, count: Int(name.bv_len))
-            guard let slot = matcher.slot(for: nameBytes), let list = vals else { continue }
-            let binary = matcher.isBinary(slot)
-            var out: [LDAPValue] = values[slot]
-            var i = 0
-            while let bytes = list[i].bv_val {
-                let raw = UnsafeBufferPointer(start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
-                                              count: Int(list[i].bv_len))
-                if !binary, let text = Self.text(raw) {
-                    out.append(.text(text))
-                } else {
-                    out.append(.bytes(Array(raw)))
+        var scratch = [[UnsafeBufferPointer<UInt8>]](repeating: [], count: matcher.count)
+        var decoded: LDAPEntry?
+        try withRawEntry(ld, message, matcher: matcher, base: base, entries: entries, scratch: &scratch) { raw in
+            decoded = LDAPEntry(dn: raw.dn, values: raw.values.enumerated().map { slot, values in
+                values.map { bytes in
+                    if !matcher.isBinary(slot), let text = UTF8Text.decode(bytes) { return .text(text) }
+                    return .bytes(Array(bytes))
                 }
-                i += 1
-            }
-            values[slot] = out
+            })
         }
-        return LDAPEntry(dn: dn, values: values)
+        return decoded!
     }
 }
 
