@@ -9,7 +9,10 @@ extension SandboxStore {
         guard admin || caller.id == id else { return Answer.error(403, "Not authorized to update this user.") }
         guard IDs.isUUID(id) else { return Answer.apiError("Error updating user", code: "22P02") }
         guard let index = state.userIndex(id: id) else { return Answer.apiError("Error updating user", code: "user_not_found") }
-        let body = request.json ?? .object([:])
+        // `await req.json()` throws on a body that is not JSON: handleApiError, nothing written.
+        guard let body = request.body.isEmpty ? .object([:]) : request.json, body.object != nil else {
+            return Answer.apiError("Error updating user", code: "UNKNOWN")
+        }
         func text(_ key: String) -> String { body[key]?.string ?? "" }   // `body.x || ''`
         var newPermissions: [SandboxPermission]?
         if admin, let list = body["brand_permissions"]?.array {

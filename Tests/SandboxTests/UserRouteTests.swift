@@ -197,3 +197,24 @@ import Testing
         #expect(me.header("x-ratelimit-limit") == "600", "/api/me is in the api bucket")
     }
 }
+
+@Suite struct BadInputTests {
+    @Test func garbageGetsMixerAIsAnswersNeverACrash() throws {
+        let sandbox = try SandboxProcess()
+        defer { sandbox.stop() }
+        var client = try SandboxClient.signIn(port: sandbox.port)
+        let kai = try #require(try sandbox.user(email: "user00010@example.com")?["id"]?.string)
+        var headers = ["Cookie": client.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
+        headers["x-csrf-token"] = client.cookies["csrf-token"]
+        let invite = try HTTP.send(port: sandbox.port, "POST", "/api/users/invite", headers: headers, body: "not json")
+        #expect(invite.status == 500)
+        #expect(invite.json?["error"] == "Failed to process user invitation")
+        let put = try HTTP.send(port: sandbox.port, "PUT", "/api/users/\(kai)", headers: headers, body: "{\"full_name\":")
+        #expect(put.status == 500)
+        #expect(try sandbox.user(email: "user00010@example.com")?["profile"]?["job_title"] == "Writer", "nothing blanked")
+        #expect(try client.send("POST", "/api/users/invite", ["email": "a@example.com", "role": 7]).status == 500)
+        #expect(try client.send("GET", "/api/users/search?query=a").status == 400)
+        #expect(try client.send("GET", "/api/nowhere").status == 404)
+        #expect(try client.send("GET", "/api/me").status == 200, "still serving")
+    }
+}
