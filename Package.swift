@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "Secrets"),
         // LDAP in Swift values; the only module that imports CLDAP.
         .target(name: "LDAPClient", dependencies: ["CLDAP"]),
+        // HTTP over libcurl in Swift values; the only module that imports CCurl.
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // The pure core: no I/O, no C, no clock.
         .target(name: "Reconcile"),
         // Directory entries -> people (mapping, groups, nesting, leaver evidence).

@@ -45,4 +45,14 @@ static inline CURLcode ccurl_getinfo_string(CURL *handle, CURLINFO info, char **
     return curl_easy_getinfo(handle, info, value);
 }
 
+/// curl_easy_getinfo for a list result (CURLINFO_COOKIELIST); free with curl_slist_free_all.
+static inline CURLcode ccurl_getinfo_slist(CURL *handle, CURLINFO info, struct curl_slist **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+/// curl_easy_getinfo for a double result (CURLINFO_TOTAL_TIME).
+static inline CURLcode ccurl_getinfo_double(CURL *handle, CURLINFO info, double *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
 #endif
