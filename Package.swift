@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "LDAPClient", dependencies: ["CLDAP"]),
         // HTTP over libcurl in Swift values; the only module that imports CCurl.
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        // MixerAI's web API: sign-in, CSRF, paging, the write budget, the calls; the only module that knows its wire format.
+        .target(name: "MixerAI", dependencies: ["CurlHTTP", "Secrets"]),
         // The pure core: no I/O, no C, no clock.
         .target(name: "Reconcile"),
         // Directory entries -> people (mapping, groups, nesting, leaver evidence).
@@ -51,8 +53,12 @@ let package = Package(
         .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient", "CCurl"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Directory", "Secrets"]),
+        // Test helpers: start a real mixerai-sandbox process, talk raw HTTP to it.
+        .target(name: "TestSupport", dependencies: ["Sandbox"], path: "Tests/TestSupport"),
         // Tests that talk HTTP to a running mixerai-sandbox process.
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "TestSupport"]),
+        // The MixerAI client (libcurl) against running sandboxes.
+        .testTarget(name: "MixerAITests", dependencies: ["MixerAI", "CurlHTTP", "Secrets", "Sandbox", "TestSupport"]),
         // Tests against the real slapd that scripts/test starts; they fail (never skip) when it is absent.
         .testTarget(name: "IntegrationTests", dependencies: ["Config", "Directory", "LDAPClient", "Reconcile", "Secrets"]),
     ]

@@ -92,9 +92,10 @@ final class CurlEasy {
                             totalSeconds: CurlCalls.totalTime(h))
     }
 
-    /// Adds a cookie to the jar (`CURLOPT_COOKIELIST` with a Set-Cookie line).
+    /// Adds a cookie to the jar (`CURLOPT_COOKIELIST`): a Netscape-format line (tab-separated), or a
+    /// `name=value; Path=/` Set-Cookie line.
     func setCookie(_ line: String) throws {
-        try CurlCalls.setString(handle, CURLOPT_COOKIELIST, "Set-Cookie: " + line)
+        try CurlCalls.setString(handle, CURLOPT_COOKIELIST, line.contains("\t") ? line : "Set-Cookie: " + line)
     }
 
     var cookies: [HTTPCookie] { CurlCalls.cookies(handle) }

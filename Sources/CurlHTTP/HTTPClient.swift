@@ -21,7 +21,7 @@ public final class HTTPClient: Sendable {
         try await onQueue { try self.easy.perform(request) }
     }
 
-    /// Adds a cookie to the jar, e.g. `name=value; Domain=host; Path=/`.
+    /// Adds a cookie to the jar: a Netscape line (`host\tFALSE\t/\tFALSE\t0\tname\tvalue`) or a Set-Cookie line.
     public func setCookie(_ line: String) async throws {
         try await onQueue { try self.easy.setCookie(line) }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Sandbox
 import Testing
+import TestSupport
 
 /// GoTrue login, the session cookie in all its forms, app sessions and CSRF, over real HTTP.
 @Suite struct AuthTests {

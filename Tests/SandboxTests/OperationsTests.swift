@@ -1,6 +1,7 @@
 import Foundation
 import Sandbox
 import Testing
+import TestSupport
 
 /// Rate limits, faults, the request log, persistence and seeds.
 @Suite struct OperationsTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Sandbox
 import Testing
+import TestSupport
 
 /// The /api/users routes with their exact bodies, codes and quirks.
 @Suite struct UserRouteTests {

@@ -1,21 +1,21 @@
 import Foundation
 import Sandbox
-import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A running `mixerai-sandbox` process (the real binary), on 127.0.0.1 at the port it picked, stopped by PID.
-final class SandboxProcess: @unchecked Sendable {
-    let pid: pid_t
-    let port: Int
-    let stateDirectory: String
+public final class SandboxProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let port: Int
+    public let stateDirectory: String
 
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    static func binary() throws -> String {
+    public static func binary() throws -> String {
         if let explicit = ProcessInfo.processInfo.environment["MIXERAI_SANDBOX_BIN"], !explicit.isEmpty { return explicit }
         guard let bin = ProcessInfo.processInfo.environment["MIXER_SYNC_BIN"], !bin.isEmpty else {
             throw Missing(description: "MIXER_SYNC_BIN / MIXERAI_SANDBOX_BIN not set: run the tests through scripts/test")
@@ -24,7 +24,7 @@ final class SandboxProcess: @unchecked Sendable {
     }
 
     /// Starts a sandbox with a fresh state directory (or `stateDirectory` to reuse one) and waits until it listens.
-    init(_ arguments: [String] = [], stateDirectory: String? = nil) throws {
+    public init(_ arguments: [String] = [], stateDirectory: String? = nil) throws {
         let dir = stateDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("sandbox-\(UUID().uuidString)").path
         self.stateDirectory = dir
@@ -54,7 +54,7 @@ final class SandboxProcess: @unchecked Sendable {
         self.port = port
     }
 
-    func stop() {
+    public func stop() {
         kill(pid, SIGTERM)
         var status: Int32 = 0
         for _ in 0..<250 {
@@ -70,17 +70,17 @@ final class SandboxProcess: @unchecked Sendable {
 
 /// One HTTP exchange over a fresh TCP connection (HTTP/1.1, Connection: close), with full control over
 /// headers and cookies, and a way to see a dropped connection.
-struct HTTPResult {
-    var status: Int
-    var headers: [(String, String)]
-    var body: Data
+public struct HTTPResult {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Data
     /// The connection closed before the promised body arrived.
-    var truncated: Bool
+    public var truncated: Bool
 
-    func header(_ name: String) -> String? { headers.first { $0.0 == name.lowercased() }?.1 }
-    func headers(_ name: String) -> [String] { headers.filter { $0.0 == name.lowercased() }.map(\.1) }
-    var json: JSONValue? { JSONValue.parse(body) }
-    var setCookies: [String: String] {
+    public func header(_ name: String) -> String? { headers.first { $0.0 == name.lowercased() }?.1 }
+    public func headers(_ name: String) -> [String] { headers.filter { $0.0 == name.lowercased() }.map(\.1) }
+    public var json: JSONValue? { JSONValue.parse(body) }
+    public var setCookies: [String: String] {
         var out: [String: String] = [:]
         for value in headers("set-cookie") {
             let pair = value.split(separator: ";")[0]
@@ -90,8 +90,8 @@ struct HTTPResult {
     }
 }
 
-enum HTTP {
-    static func send(port: Int, _ method: String, _ target: String, headers: [String: String] = [:],
+public enum HTTP {
+    public static func send(port: Int, _ method: String, _ target: String, headers: [String: String] = [:],
                      body: String? = nil) throws -> HTTPResult {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -135,13 +135,13 @@ enum HTTP {
 }
 
 /// A signed-in client of the sandbox: the session cookie, a CSRF pair, and an app session, as a browser keeps them.
-struct SandboxClient {
-    let port: Int
-    var cookies: [String: String] = [:]
+public struct SandboxClient {
+    public let port: Int
+    public var cookies: [String: String] = [:]
 
-    init(port: Int) { self.port = port }
+    public init(port: Int) { self.port = port }
 
-    static func signIn(port: Int, email: String = "mixer-sync@example.com", password: String = "sandbox-password",
+    public static func signIn(port: Int, email: String = "mixer-sync@example.com", password: String = "sandbox-password",
                        cookieForm: String = "base64") throws -> SandboxClient {
         let login = try HTTP.send(port: port, "POST", "/auth/v1/token?grant_type=password",
                                   headers: ["apikey": "sandbox-anon-key"],
@@ -169,7 +169,7 @@ struct SandboxClient {
     }
 
     @discardableResult
-    mutating func send(_ method: String, _ path: String, _ body: JSONValue? = nil, csrf: Bool = true) throws -> HTTPResult {
+    public mutating func send(_ method: String, _ path: String, _ body: JSONValue? = nil, csrf: Bool = true) throws -> HTTPResult {
         var headers = ["Cookie": cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
         if csrf, let token = cookies["csrf-token"] { headers["x-csrf-token"] = token }
         let result = try HTTP.send(port: port, method, path, headers: headers, body: body?.text())
@@ -179,11 +179,11 @@ struct SandboxClient {
 }
 
 extension SandboxProcess {
-    func hook(_ method: String, _ path: String, _ body: JSONValue? = nil) throws -> JSONValue {
+    public func hook(_ method: String, _ path: String, _ body: JSONValue? = nil) throws -> JSONValue {
         try HTTP.send(port: port, method, "/__sandbox/" + path, body: body?.text()).json ?? .null
     }
 
-    func user(email: String) throws -> JSONValue? {
+    public func user(email: String) throws -> JSONValue? {
         try hook("GET", "state")["users"]?.array?.first { $0["email"]?.string == email }
     }
 }

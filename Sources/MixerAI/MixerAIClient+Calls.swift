@@ -1,0 +1,161 @@
+import CurlHTTP
+import Foundation
+
+/// The calls mixer-sync makes, each with the fewest writes MixerAI allows.
+extension MixerAIClient {
+    /// The service account, and whether it holds both admin notions (app_metadata for invite and list,
+    /// user_metadata for the `{id}` routes).
+    public struct Me: Sendable, Equatable {
+        public var id: String
+        public var email: String
+        public var appAdmin: Bool
+        public var routeAdmin: Bool
+    }
+
+    /// `GET /api/me`: the health and permission check at start. Throws `.permission` naming what is missing.
+    public func me() async throws -> Me {
+        let response = try await call("GET", "/api/me")
+        guard response.status == 200, let user = Self.object(response.body)?["user"] as? [String: Any],
+              let id = user["id"] as? String else { throw refused(response, "GET", "/api/me") }
+        let app = user["app_metadata"] as? [String: Any] ?? [:]
+        let meta = user["user_metadata"] as? [String: Any] ?? [:]
+        let me = Me(id: id, email: user["email"] as? String ?? "", appAdmin: AdminRole.fromAppMetadata(app) == "admin",
+                    routeAdmin: meta["role"] as? String == "admin")
+        var missing: [String] = []
+        if !me.appAdmin { missing.append("app_metadata.global_role = 'admin' (needed to list and invite)") }
+        if !me.routeAdmin { missing.append("user_metadata.role = 'admin' (needed to update, deactivate and delete)") }
+        if !missing.isEmpty {
+            throw MixerAIError.permission("the service account \(me.email) lacks " + missing.joined(separator: " and "))
+        }
+        return me
+    }
+
+    /// Every user, active or not: `includeInactive=true`, paging until an empty page (never trusting `total`).
+    public func listUsers(pageSize: Int = 100) async throws -> [MixerUser] {
+        struct Page: Decodable { var data: [MixerUser] }
+        var users: [MixerUser] = []
+        var seen = Set<String>()
+        var page = 1
+        while true {
+            let path = "/api/users?page=\(page)&pageSize=\(pageSize)&includeInactive=true"
+            let response = try await call("GET", path)
+            guard response.status == 200 else { throw refused(response, "GET", path) }
+            guard let decoded = try? JSONDecoder().decode(Page.self, from: response.body) else {
+                throw MixerAIError.malformed("the user list page \(page) does not decode")
+            }
+            if decoded.data.isEmpty { return users }
+            for user in decoded.data where seen.insert(user.id).inserted { users.append(user) }
+            page += 1
+        }
+    }
+
+    /// `GET /api/brands?limit=all`.
+    public func listBrands() async throws -> [MixerBrand] {
+        struct Page: Decodable { var data: [MixerBrand] }
+        let response = try await call("GET", "/api/brands?limit=all")
+        guard response.status == 200, let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
+            throw refused(response, "GET", "/api/brands")
+        }
+        return page.data
+    }
+
+    /// `POST /api/users/invite`. 409 / 200 `user_exists` become "adopt this user". After a timeout or a dropped
+    /// connection the email is looked up through the list before anything is resent: never a second invite.
+    public func invite(_ request: InviteRequest) async throws -> InviteOutcome {
+        let body = try JSONEncoder().encode(request)
+        for attempt in 1...2 {
+            let response: HTTPResponse
+            do {
+                response = try await call("POST", "/api/users/invite", json: body, idempotent: false)
+            } catch MixerAIError.transport(let error) where error.outcomeUnknown {
+                if let found = try await lookUp(email: request.email) { return .invited(userId: found.id) }
+                if attempt == 2 { throw MixerAIError.ambiguous("invite of \(request.email): \(error)") }
+                continue  // proven not applied: sending again cannot duplicate it
+            }
+            let object = Self.object(response.body)
+            if object?["user_exists"] as? Bool == true, let id = object?["user_id"] as? String,
+               response.status == 200 || response.status == 409 {
+                return .adopted(userId: id)
+            }
+            if response.status == 200, let data = object?["data"] as? [String: Any],
+               let user = data["user"] as? [String: Any], let id = user["id"] as? String {
+                return .invited(userId: id)
+            }
+            throw refused(response, "POST", "/api/users/invite")
+        }
+        throw MixerAIError.ambiguous("invite of \(request.email)")
+    }
+
+    /// `PUT /api/users/{id}` with the full desired state (idempotent).
+    public func update(userId: String, to state: UserUpdate) async throws {
+        let path = "/api/users/\(userId)"
+        let response = try await call("PUT", path, json: try JSONEncoder().encode(state))
+        guard response.status == 200 else { throw refused(response, "PUT", path) }
+    }
+
+    /// `POST /api/users/{id}/deactivate`: sets MixerAI's inactive flag (it does not stop sign-in: H1).
+    public func deactivate(userId: String) async throws {
+        try await simpleWrite("POST", "/api/users/\(userId)/deactivate")
+    }
+
+    /// `POST /api/users/{id}/reactivate`.
+    public func reactivate(userId: String) async throws {
+        try await simpleWrite("POST", "/api/users/\(userId)/reactivate")
+    }
+
+    /// `DELETE /api/users/{id}` (200 for an unknown id).
+    public func delete(userId: String) async throws {
+        try await simpleWrite("DELETE", "/api/users/\(userId)")
+    }
+
+    /// `POST /api/users/resend-invite`, only for an email MixerAI knows (an unknown one would become a
+    /// role-less account).
+    public func resendInvite(email: String) async throws {
+        guard try await lookUp(email: email) != nil else {
+            throw MixerAIError.refused(status: 0, code: "not_a_mixerai_user",
+                                       message: "resend-invite refused for \(email): MixerAI does not know it",
+                                       method: "POST", path: "/api/users/resend-invite")
+        }
+        let body = try JSONSerialization.data(withJSONObject: ["email": email])
+        let response = try await call("POST", "/api/users/resend-invite", json: body, idempotent: false)
+        guard response.status == 200 else { throw refused(response, "POST", "/api/users/resend-invite") }
+    }
+
+    private func simpleWrite(_ method: String, _ path: String) async throws {
+        let response = try await call(method, path)
+        guard response.status == 200 else { throw refused(response, method, path) }
+    }
+
+    /// Reads back through the list (the api bucket), never through `{id}` or search (which spend writes).
+    func lookUp(email: String) async throws -> MixerUser? {
+        let wanted = email.lowercased()
+        return try await listUsers().first { $0.email?.lowercased() == wanted }
+    }
+}
+
+/// MixerAI's role derivation from app_metadata (`src/lib/auth/user-role.ts`).
+enum AdminRole {
+    static let synonyms: [String: String] = [
+        "admin": "admin", "platform_admin": "admin", "global_admin": "admin", "super_admin": "admin",
+        "superadmin": "admin", "org_admin": "admin", "editor": "editor", "viewer": "viewer",
+    ]
+
+    static func fromAppMetadata(_ app: [String: Any]) -> String? {
+        for key in ["global_role", "globalRole", "role", "intended_role", "intendedRole"] {
+            if let s = app[key] as? String, let r = normalize(s) { return r }
+        }
+        for key in ["roles", "global_roles"] {
+            for s in app[key] as? [String] ?? [] { if let r = normalize(s) { return r } }
+        }
+        return nil
+    }
+
+    static func normalize(_ s: String) -> String? {
+        let k = s.lowercased().replacingOccurrences(of: "-", with: "_")
+        if let r = synonyms[k] { return r }
+        if ["brand_admin", "content_editor", "content_admin", "power_user", "manager", "brand_manager", "reviewer",
+            "writer"].contains(k) { return "editor" }
+        if ["read_only", "read_only_user", "brand_viewer", "analyst"].contains(k) { return "viewer" }
+        return nil
+    }
+}
