@@ -35,7 +35,7 @@ let package = Package(
         // The TOML configuration file -> validated, typed settings.
         .target(name: "Config", dependencies: ["Directory", "Reconcile", "Secrets", .product(name: "TOMLKit", package: "TOMLKit")]),
         .executableTarget(name: "mixer-sync", dependencies: [
-            "Config", "Directory", "LDAPClient", "Reconcile", "Secrets",
+            "Config", "Directory", "LDAPClient", "Reconcile", "Secrets", "MixerAI", "CurlHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,6 +48,10 @@ let package = Package(
         .executableTarget(name: "mixerai-sandbox", dependencies: [
             "Sandbox", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Drives the MixerAI client for Benchmarks/mixerai-client.sh.
+        .executableTarget(name: "mixerai-bench", dependencies: ["MixerAI", "CurlHTTP", "Secrets"],
+                          path: "Benchmarks/MixerAIBench"),
 
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile"]),
         .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient", "CCurl"]),

@@ -32,7 +32,7 @@ extension SandboxStore {
 
     /// The list record (4.1).
     func listRecord(_ user: SandboxUser, caller: SandboxUser) -> JSONValue {
-        let perms = state.permissions(of: user.id)
+        let perms = permissions(of: user.id)
         let fullName = user.profile?.fullName.flatMap { $0.isEmpty ? nil : $0 } ?? "Unnamed User"
         let highest = perms.map(\.role).max { (RoleRules.rank[$0] ?? 0) < (RoleRules.rank[$1] ?? 0) }
         let viewStatus = invitationStatus(user)
@@ -69,7 +69,7 @@ extension SandboxStore {
                 "job_title": user.profile?.jobTitle.json ?? .null, "company": user.profile?.company.json ?? .null,
                 "avatar_url": user.profile?.avatarURL.json ?? .null, "globalRole": role.json,
                 "created_at": .string(ISOTime.string(user.createdAt)), "last_sign_in_at": ISOTime.json(user.lastSignInAt),
-                "brand_permissions": .array(state.permissions(of: user.id).map {
+                "brand_permissions": .array(permissions(of: user.id).map {
                     ["id": .string($0.id), "brand_id": .string($0.brandId), "role": .string($0.role),
                      "brand": ["id": .string($0.brandId), "name": .string(state.brand(id: $0.brandId)?.name ?? "")]]
                 }),
@@ -86,7 +86,7 @@ extension SandboxStore {
         let pageSize = min(100, max(1, Int(request.query["pageSize"] ?? "") ?? 25))
         let includeInactive = request.query["includeInactive"] == "true"
         // GoTrue's listUsers order (newest first), paged first; the inactive filter runs after paging.
-        let ordered = state.users.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        let ordered = usersNewestFirst()
         let start = (page - 1) * pageSize
         let slice = start < ordered.count ? Array(ordered[start..<min(ordered.count, start + pageSize)]) : []
         let shown = slice.filter { includeInactive || $0.userMetadata["status"]?.string != "inactive" }
@@ -111,7 +111,7 @@ extension SandboxStore {
             q.isEmpty || ($0.profile?.fullName ?? "").lowercased().contains(q) || $0.email.lowercased().contains(q)
         }
         if let brand = request.query["brandId"] {
-            users = users.filter { u in state.permissions(of: u.id).contains { $0.brandId == brand } }
+            users = users.filter { u in permissions(of: u.id).contains { $0.brandId == brand } }
         }
         if !includeInactive { users = users.filter { $0.userMetadata["status"]?.string != "inactive" } }
         users.sort { (($0.profile?.fullName ?? ""), $0.id) < (($1.profile?.fullName ?? ""), $1.id) }
@@ -134,7 +134,7 @@ extension SandboxStore {
     func listBrands(_ request: SandboxRequest, caller: SandboxUser) -> SandboxResponse {
         var brands = state.brands.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
         if !RoleRules.isAppAdmin(caller) {
-            let mine = Set(state.permissions(of: caller.id).map(\.brandId))
+            let mine = Set(permissions(of: caller.id).map(\.brandId))
             brands = brands.filter { mine.contains($0.id) }
         }
         let limitText = request.query["limit"] ?? "20"
@@ -161,7 +161,7 @@ extension SandboxStore {
                             "company": caller.profile?.company.json ?? .null,
                             "avatar_url": caller.profile?.avatarURL.json ?? .null,
                             "user_metadata": .object(caller.userMetadata), "app_metadata": .object(caller.appMetadata),
-                            "brand_permissions": .array(state.permissions(of: caller.id).map {
+                            "brand_permissions": .array(permissions(of: caller.id).map {
                                 ["brand_id": .string($0.brandId), "role": .string($0.role)]
                             })]])
     }

@@ -31,6 +31,10 @@ public actor SandboxStore {
     var serverRefresh = true
     /// GoTrue's e-mail limit hit: invites answer 429.
     var inviteEmailLimited = false
+    /// Bumped by every `save()`; the caches below are valid for one version.
+    var version = 0
+    var orderCache: (Int, [SandboxUser])?
+    var permissionCache: (Int, [String: [SandboxPermission]])?
 
     struct AppSession {
         var userId: String
@@ -82,9 +86,26 @@ public actor SandboxStore {
         guard rename(temp, path) == 0 else { throw SeedError(message: "cannot replace \(path)") }
     }
 
-    /// Persists the state after a change.
+    /// Persists the state after a change (and invalidates the read caches).
     func save() {
+        version += 1
         try? Self.write(state, to: statePath)
+    }
+
+    /// Users in GoTrue's list order (newest first), cached until the next change.
+    func usersNewestFirst() -> [SandboxUser] {
+        if let (v, users) = orderCache, v == version { return users }
+        let users = state.users.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        orderCache = (version, users)
+        return users
+    }
+
+    /// Brand permissions by user, cached until the next change.
+    func permissions(of userId: String) -> [SandboxPermission] {
+        if permissionCache?.0 != version {
+            permissionCache = (version, Dictionary(grouping: state.permissions, by: \.userId))
+        }
+        return permissionCache?.1[userId] ?? []
     }
 
     // MARK: - The pipeline

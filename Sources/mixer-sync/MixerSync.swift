@@ -9,7 +9,7 @@ struct MixerSync: AsyncParsableCommand {
         commandName: "mixer-sync",
         abstract: "Keep MixerAI's users and roles in line with the company's LDAP directory.",
         version: "0.1.0",
-        subcommands: [CheckConfig.self, TestQuery.self]
+        subcommands: [CheckConfig.self, TestQuery.self, CheckMixerAI.self]
     )
 }
 

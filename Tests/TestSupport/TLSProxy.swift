@@ -17,7 +17,12 @@ public final class TLSProxy: @unchecked Sendable {
         var pid: pid_t = 0
         let cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
-        guard posix_spawn(&pid, argv[0], nil, nil, cargs, environ) == 0 else {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // The refusals this proxy sees are the point of the tests; keep socat's log out of the test output.
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        guard posix_spawn(&pid, argv[0], &actions, nil, cargs, environ) == 0 else {
             throw SandboxProcess.Missing(description: "cannot start socat (scripts/setup installs it)")
         }
         self.pid = pid

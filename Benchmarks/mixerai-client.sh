@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmark of the MixerAI client against mixerai-sandbox (started here, on 127.0.0.1, stopped by PID).
+#  1. Budget: WRITES writes under a sandbox limit of LIMIT per WINDOW s; prints the fraction of the theoretical
+#     budget used and the 429s, as `budget used: 0.NN, 429s: N` (target ≥ 0.95 and 0).
+#  2. Read speed: list USERS sandbox users with mixer-sync's client and with a plain curl loop fetching the same
+#     pages with the same session; prints `ratio mixer-sync/curl: X.XX` (target ≤ 1.2).
+# usage: Benchmarks/mixerai-client.sh [WRITES=200] [USERS=100000]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+WRITES=${1:-200}
+USERS=${2:-100000}
+LIMIT=20
+WINDOW=10
+
+bash scripts/setup >/dev/null
+echo "== release build"
+swift build -c release --product mixerai-sandbox 2>&1 | tail -1
+swift build -c release --product mixerai-bench 2>&1 | tail -1
+BIN=$(swift build -c release --show-bin-path)
+WORK=$(mktemp -d /tmp/mixerai-bench.XXXXXX)
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT INT TERM
+
+start_sandbox() {  # args…; sets PID and PORT
+  rm -f "$WORK/port"
+  "$BIN/mixerai-sandbox" --port 0 --port-file "$WORK/port" "$@" > "$WORK/sandbox.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 600); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+  PORT=$(cat "$WORK/port")
+}
+
+echo "== budget: $WRITES writes, sandbox limit $LIMIT per ${WINDOW}s"
+start_sandbox --state "$WORK/budget" --sensitive-limit $LIMIT --sensitive-window $WINDOW
+"$BIN/mixerai-bench" budget "http://127.0.0.1:$PORT" "$WRITES" $LIMIT $WINDOW | tee "$WORK/budget.txt"
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+
+echo "== read speed: $USERS users"
+"$BIN/mixerai-sandbox" generate-seed --users "$USERS" --brands 20 > "$WORK/seed.json"
+start_sandbox --state "$WORK/read" --seed "$WORK/seed.json" --api-limit 1000000
+MS=()
+CURL=()
+SESSION=$(curl -s "http://127.0.0.1:$PORT/auth/v1/token?grant_type=password" -H 'apikey: sandbox-anon-key' \
+  -d '{"email":"mixer-sync@example.com","password":"sandbox-password"}')
+COOKIE="sb-sandbox-auth-token=base64-$(printf '%s' "$SESSION" | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+PAGES=$(( (USERS + 1 + 99) / 100 + 1 ))
+for run in 1 2 3; do
+  MS+=("$("$BIN/mixerai-bench" list "http://127.0.0.1:$PORT" | awk '{print $4}')")
+  start=$(date +%s.%N)
+  for page in $(seq 1 $PAGES); do
+    curl -s -o /dev/null -H "Cookie: $COOKIE" \
+      "http://127.0.0.1:$PORT/api/users?page=$page&pageSize=100&includeInactive=true"
+  done
+  CURL+=("$(python3 -c "print($(date +%s.%N) - $start)")")
+done
+python3 - "${MS[*]}" "${CURL[*]}" <<'PY'
+import statistics, sys
+ms = [float(x) for x in sys.argv[1].split()]
+cu = [float(x) for x in sys.argv[2].split()]
+print(f"mixer-sync list: median {statistics.median(ms):.2f} s ({len(ms)} runs)")
+print(f"curl loop:       median {statistics.median(cu):.2f} s ({len(cu)} runs)")
+print(f"ratio mixer-sync/curl: {statistics.median(ms) / statistics.median(cu):.2f}")
+PY
+grep 'budget used' "$WORK/budget.txt"

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Config
+import CurlHTTP
+import Foundation
+import MixerAI
+import Secrets
+
+/// `mixer-sync check-mixerai`: signs in as the service account, checks both admin notions, and reads every
+/// user and brand (list and brands only: no write budget spent).
+struct CheckMixerAI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-mixerai",
+        abstract: "Sign in to MixerAI, check the service account's rights, count users and brands (no writes). Exit 0 · 1.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print one JSON object for machines.")
+    var json = false
+
+    func run() async throws {
+        let config = try global.load()
+        guard let settings = config.mixerai else {
+            Terminal.error("config error: \(config.file): the [mixerai] section is required for this command")
+            throw ExitCode(1)
+        }
+        do {
+            let client = try MixerAIClient(connection: try Self.connection(settings, stateDirectory: config.state.directory))
+            let started = ContinuousClock.now
+            let me = try await client.me()
+            let users = try await client.listUsers()
+            let brands = try await client.listBrands()
+            let elapsed = ContinuousClock.now - started
+            let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let inactive = users.filter(\.isInactive).count
+            let pending = users.filter(\.isPending).count
+            if json {
+                let object: [String: Any] = ["ok": true, "service_account": me.email, "users": users.count,
+                                             "inactive": inactive, "pending": pending, "brands": brands.count,
+                                             "duration_ms": ms]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print("signed in as \(me.email): both admin notions present")
+                print("users: \(users.count) (\(inactive) deactivated, \(pending) never signed in), brands: \(brands.count), \(ms) ms")
+            }
+        } catch {
+            Terminal.error("check-mixerai failed: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The client's connection from the `[mixerai]` settings; secrets are read from their files now.
+    static func connection(_ s: MixerAISettings, stateDirectory: String) throws -> MixerAIConnection {
+        let anonKey = try s.supabaseAnonKey.map { Secret(bytes: Array($0.utf8)) } ?? SecretFile.read(s.supabaseAnonKeyFile!)
+        let password = try SecretFile.read(s.servicePasswordFile)
+        let jar = FileManager.default.isWritableFile(atPath: stateDirectory) ? stateDirectory + "/mixerai-cookies.txt" : nil
+        return MixerAIConnection(baseURL: s.url, supabaseURL: s.supabaseURL, anonKey: anonKey, projectRef: s.supabaseProjectRef,
+                                 serviceEmail: s.serviceEmail, servicePassword: password,
+                                 transport: CurlOptions(caFile: s.caFile, clientCertificateFile: s.clientCertificateFile,
+                                                        clientKeyFile: s.clientKeyFile, cookieJar: jar))
+    }
+}
