@@ -90,7 +90,7 @@ extension SandboxStore {
         let start = (page - 1) * pageSize
         let slice = start < ordered.count ? Array(ordered[start..<min(ordered.count, start + pageSize)]) : []
         let shown = slice.filter { includeInactive || $0.userMetadata["status"]?.string != "inactive" }
-        let total = state.users.filter { $0.profile != nil }.count
+        let total = profileCount()
         return Answer.ok(["data": .array(shown.map { listRecord($0, caller: caller) }),
                           "pagination": ["page": .number(Double(page)), "pageSize": .number(Double(pageSize)),
                                          "total": .number(Double(total))]])

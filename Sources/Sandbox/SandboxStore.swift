@@ -35,6 +35,7 @@ public actor SandboxStore {
     var version = 0
     var orderCache: (Int, [SandboxUser])?
     var permissionCache: (Int, [String: [SandboxPermission]])?
+    var profileCountCache: (Int, Int)?
 
     struct AppSession {
         var userId: String
@@ -98,6 +99,15 @@ public actor SandboxStore {
         let users = state.users.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
         orderCache = (version, users)
         return users
+    }
+
+    /// `count(*)` of profiles (the list's `total`), cached until the next change.
+    func profileCount() -> Int {
+        if let (v, n) = profileCountCache, v == version { return n }
+        var n = 0
+        for i in state.users.indices where state.users[i].profile != nil { n += 1 }
+        profileCountCache = (version, n)
+        return n
     }
 
     /// Brand permissions by user, cached until the next change.

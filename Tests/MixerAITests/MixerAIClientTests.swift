@@ -274,3 +274,32 @@ func requests(_ sandbox: SandboxProcess) throws -> [JSONValue] {
         }
     }
 }
+
+@Suite struct CookieJarTests {
+    @Test func theJarIsPersistedPrivatelyAndReusedAfterARestart() async throws {
+        let sandbox = try SandboxProcess()
+        defer { sandbox.stop() }
+        let jar = FileManager.default.temporaryDirectory.appendingPathComponent("jar-\(UUID().uuidString).txt").path
+        let base = "http://127.0.0.1:\(sandbox.port)"
+        func connection() -> MixerAIConnection {
+            MixerAIConnection(baseURL: base, supabaseURL: base, anonKey: Secret(bytes: Array("sandbox-anon-key".utf8)),
+                              projectRef: "sandbox", serviceEmail: "mixer-sync@example.com",
+                              servicePassword: Secret(bytes: Array("sandbox-password".utf8)),
+                              transport: CurlOptions(cookieJar: jar))
+        }
+        do {
+            let client = try MixerAIClient(connection: connection())
+            _ = try await client.listBrands()
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: jar)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let text = try String(contentsOfFile: jar, encoding: .utf8)
+        #expect(text.contains("csrf-token"))
+        #expect(text.contains("app-session-id"))
+        #expect(!text.contains("sandbox-password"))
+        // A new process (a restart) keeps the app session instead of opening a sixth one.
+        let again = try MixerAIClient(connection: connection())
+        _ = try await again.listBrands()
+        #expect(try sandbox.user(email: "mixer-sync@example.com")?["app_sessions"]?.int == 1)
+    }
+}
