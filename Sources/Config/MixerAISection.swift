@@ -32,6 +32,7 @@ enum MixerAISection {
         guard email.contains("@") else { throw t.error("service_email", "is not an email address: \(email)") }
         let passwordFile = secrets.resolve(try t.requiredString("service_password_file"))
         let caFile = try t.string("ca_file").map(secrets.resolve)
+        let caDirectory = try t.string("ca_dir")
         let cert = try t.string("client_cert_file").map(secrets.resolve)
         let key = try t.string("client_key_file").map(secrets.resolve)
         if (cert == nil) != (key == nil) {
@@ -40,6 +41,6 @@ enum MixerAISection {
         try t.finish()
         return MixerAISettings(url: url, supabaseURL: supabaseURL, supabaseAnonKey: inlineKey, supabaseAnonKeyFile: keyFile,
                                supabaseProjectRef: ref, serviceEmail: email, servicePasswordFile: passwordFile,
-                               caFile: caFile, clientCertificateFile: cert, clientKeyFile: key)
+                               caFile: caFile, caDirectory: caDirectory, clientCertificateFile: cert, clientKeyFile: key)
     }
 }

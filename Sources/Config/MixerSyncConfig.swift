@@ -13,6 +13,7 @@ public struct MixerAISettings: Sendable, Equatable {
     /// Resolved path of the service account's password file.
     public var servicePasswordFile: String
     public var caFile: String?
+    public var caDirectory: String?
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
 }

@@ -24,6 +24,7 @@ final class CurlEasy {
             try CurlCalls.setLong(h, CURLOPT_SSL_VERIFYPEER, 1)
             try CurlCalls.setLong(h, CURLOPT_SSL_VERIFYHOST, 2)
             if let ca = options.caFile { try CurlCalls.setString(h, CURLOPT_CAINFO, ca) }
+            if let dir = options.caDirectory { try CurlCalls.setString(h, CURLOPT_CAPATH, dir) }
             if let cert = options.clientCertificateFile { try CurlCalls.setString(h, CURLOPT_SSLCERT, cert) }
             if let key = options.clientKeyFile { try CurlCalls.setString(h, CURLOPT_SSLKEY, key) }
             try CurlCalls.setLong(h, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeout.milliseconds)

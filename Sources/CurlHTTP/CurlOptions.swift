@@ -1,6 +1,8 @@
 /// Transport settings of an HTTP client. TLS verification is always on; there is no switch.
 public struct CurlOptions: Sendable {
     public var caFile: String?
+    /// A hashed CA directory (`CURLOPT_CAPATH`).
+    public var caDirectory: String?
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
     public var connectTimeout: Duration = .seconds(10)
@@ -9,9 +11,11 @@ public struct CurlOptions: Sendable {
     /// The cookie jar, persisted here (mode 0600) after every request; nil keeps it in memory.
     public var cookieJar: String?
 
-    public init(caFile: String? = nil, clientCertificateFile: String? = nil, clientKeyFile: String? = nil,
-                connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), cookieJar: String? = nil) {
+    public init(caFile: String? = nil, caDirectory: String? = nil, clientCertificateFile: String? = nil,
+                clientKeyFile: String? = nil, connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30),
+                cookieJar: String? = nil) {
         self.caFile = caFile
+        self.caDirectory = caDirectory
         self.clientCertificateFile = clientCertificateFile
         self.clientKeyFile = clientKeyFile
         self.connectTimeout = connectTimeout

@@ -1,5 +1,11 @@
 import Dispatch
 
+/// Process-wide libcurl setup.
+public enum CurlGlobal {
+    /// `curl_global_init`: call first thing in `main`, before other threads exist. Later calls do nothing.
+    public static func initialize() { _ = CurlCalls.globalInit }
+}
+
 /// An HTTP client over one libcurl handle, confined to a serial queue so `curl_easy_perform` (which blocks)
 /// never runs on Swift's cooperative pool and the handle is never shared between threads.
 public final class HTTPClient: Sendable {

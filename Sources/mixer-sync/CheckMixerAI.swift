@@ -55,7 +55,7 @@ struct CheckMixerAI: AsyncParsableCommand {
         let jar = FileManager.default.isWritableFile(atPath: stateDirectory) ? stateDirectory + "/mixerai-cookies.txt" : nil
         return MixerAIConnection(baseURL: s.url, supabaseURL: s.supabaseURL, anonKey: anonKey, projectRef: s.supabaseProjectRef,
                                  serviceEmail: s.serviceEmail, servicePassword: password,
-                                 transport: CurlOptions(caFile: s.caFile, clientCertificateFile: s.clientCertificateFile,
+                                 transport: CurlOptions(caFile: s.caFile, caDirectory: s.caDirectory, clientCertificateFile: s.clientCertificateFile,
                                                         clientKeyFile: s.clientKeyFile, cookieJar: jar))
     }
 }

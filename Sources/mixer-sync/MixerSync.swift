@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import CurlHTTP
 import Foundation
 
 /// `mixer-sync`: keeps MixerAI's users and roles in line with the LDAP directory.
@@ -11,6 +12,12 @@ struct MixerSync: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [CheckConfig.self, TestQuery.self, CheckMixerAI.self]
     )
+
+    /// libcurl's global initialisation comes before anything else runs.
+    static func main() async {
+        CurlGlobal.initialize()
+        await main(nil)
+    }
 }
 
 /// Options every command shares.
