@@ -64,6 +64,7 @@ let package = Package(
         // The MixerAI client (libcurl) against running sandboxes.
         .testTarget(name: "MixerAITests", dependencies: ["MixerAI", "CurlHTTP", "Secrets", "Sandbox", "TestSupport"]),
         // Tests against the real slapd that scripts/test starts; they fail (never skip) when it is absent.
-        .testTarget(name: "IntegrationTests", dependencies: ["Config", "Directory", "LDAPClient", "Reconcile", "Secrets"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Config", "Directory", "LDAPClient", "Reconcile", "Secrets",
+                                                            "Sandbox", "TestSupport"]),
     ]
 )
