@@ -1,0 +1,218 @@
+/// Everything the diff engine decides from. No I/O, no clock: the caller gathers it.
+public struct PlanInput: Sendable {
+    public var people: [Person]
+    public var accounts: [Account]
+    /// Stored links: directory anchor → MixerAI account id.
+    public var links: [String: String]
+    /// MixerAI's brands: id → name.
+    public var brandNamesById: [String: String]
+    public var mappings: [RoleMapping]
+    public var policy: Policy
+    /// The daemon's own MixerAI identity: never touched.
+    public var serviceAccountEmail: String?
+    /// What a pending invite will grant once accepted (kept in the state; decision 5): account id → state.
+    public var pendingGrants: [String: AccountState]
+    /// The roles kept when a person was offboarded (reactivation = restore): account id → state.
+    public var ledger: [String: AccountState]
+
+    public init(people: [Person], accounts: [Account], links: [String: String] = [:], brandNamesById: [String: String] = [:],
+                mappings: [RoleMapping], policy: Policy = Policy(), serviceAccountEmail: String? = nil,
+                pendingGrants: [String: AccountState] = [:], ledger: [String: AccountState] = [:]) {
+        self.people = people
+        self.accounts = accounts
+        self.links = links
+        self.brandNamesById = brandNamesById
+        self.mappings = mappings
+        self.policy = policy
+        self.serviceAccountEmail = serviceAccountEmail
+        self.pendingGrants = pendingGrants
+        self.ledger = ledger
+    }
+}
+
+/// The diff engine's answer: changes with reasons, conflicts, manual actions, and unlinked accounts.
+public struct Plan: Sendable, Equatable {
+    public var changes: [Change]
+    public var conflicts: [Matching.Conflict]
+    public var manualActions: [ManualAction]
+    /// Accounts no directory person accounts for (reported; deactivated only with `unlinked = "deactivate"`).
+    public var unlinked: [String]
+
+    public var deactivations: Int { changes.filter { $0.kind == .deactivate }.count }
+    /// Changes that lower a global role (deactivations included when they strip a higher role).
+    public var downgrades: Int {
+        changes.filter { c in
+            guard let from = c.from.role, let to = c.to.role else { return false }
+            return to < from
+        }.count
+    }
+}
+
+/// `plan(...)`: the pure diff engine (product.md §2, interfaces.md decisions 1–7).
+public enum Planner {
+    public static func plan(_ input: PlanInput, normalize: (String) -> String = { $0.lowercased() }) -> Plan {
+        let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links)
+        let accountById = Dictionary(input.accounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let personByAnchor = Dictionary(input.people.map { ($0.anchor, $0) }, uniquingKeysWith: { a, _ in a })
+        let brandIdByName = Dictionary(input.brandNamesById.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        var protected = Set(input.policy.protected.compactMap(EmailAddress.normalize))
+        if let service = input.serviceAccountEmail.flatMap(EmailAddress.normalize) { protected.insert(service) }
+        func isProtected(_ a: Account) -> Bool { a.email.map { protected.contains($0) } ?? false }
+
+        var changes: [Change] = []
+        var manual: [ManualAction] = []
+
+        func current(_ a: Account) -> AccountState {
+            AccountState(active: a.active, role: a.globalRole,
+                         brands: Dictionary(a.brands.map { (input.brandNamesById[$0.key] ?? $0.key, $0.value) },
+                                            uniquingKeysWith: { x, _ in x }),
+                         fullName: a.fullName ?? "", jobTitle: a.jobTitle ?? "", company: a.company ?? "")
+        }
+
+        func offboard(_ a: Account, person: Person?, anchor: String?, reasons: [String]) {
+            guard !isProtected(a) else { return }
+            let now = current(a)
+            if now.active == false && (now.role ?? .viewer) == .viewer && (now.brands ?? [:]).isEmpty { return }
+            changes.append(Change(kind: .deactivate, anchor: anchor, email: a.email, dn: person?.dn, mixerUserId: a.id,
+                                  from: AccountState(active: now.active, role: now.role, brands: now.brands),
+                                  to: .offboarded, reasons: reasons))
+        }
+
+        /// The desired state of a provisioned person, with unknown brands reported.
+        func desired(_ p: Person, _ r: RoleResolution) -> AccountState {
+            var brands: [String: Role] = [:]
+            for (name, role) in r.brands {
+                if brandIdByName[name] != nil {
+                    brands[name] = role
+                } else {
+                    manual.append(ManualAction(kind: .unknownBrand, email: p.email,
+                                               reason: "brand \"\(name)\" of a role mapping does not exist in MixerAI"))
+                }
+            }
+            return AccountState(active: true, role: r.global, brands: brands, fullName: p.fullName ?? "",
+                                jobTitle: p.jobTitle ?? "", company: p.company ?? "")
+        }
+
+        func leaverReasons(_ p: Person) -> [String] {
+            ["\(p.dn) (anchor \(p.anchor))"] + p.leaverEvidence.map { "leaver evidence: \($0.rawValue)" } + p.rules.map { "rule \($0)" }
+        }
+
+        // People matched to an account.
+        for pair in matching.pairs {
+            guard let p = personByAnchor[pair.anchor], let a = accountById[pair.accountId] else { continue }
+            if p.isLeaver {
+                offboard(a, person: p, anchor: p.anchor, reasons: leaverReasons(p))
+                continue
+            }
+            let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
+                                         normalize: normalize)
+            if r.adminWithheld {
+                manual.append(ManualAction(kind: .adminGrant, email: p.email,
+                                           reason: "member of an admin group; allow_admin_grants = false, a human decides"))
+            }
+            if pair.how == .link, let new = p.email, let old = a.email, new != old {
+                manual.append(ManualAction(kind: .emailChange, email: old, newEmail: new,
+                                           reason: "MixerAI cannot change an email; the account is kept (anchor \(p.anchor))"))
+            }
+            guard r.isProvisioned else {
+                if pair.how == .link {
+                    offboard(a, person: p, anchor: p.anchor,
+                             reasons: ["\(p.dn) (anchor \(p.anchor))", "left every mapped group"])
+                }
+                continue  // matched by email only and out of scope: left exactly as it is
+            }
+            guard !isProtected(a) else { continue }
+            var want = desired(p, r)
+            let base = ["\(p.dn) (anchor \(p.anchor))", "matched by \(pair.how.rawValue)"] + p.rules.map { "rule \($0)" } + r.reasons
+            let now = current(a)
+            if !a.active {
+                if input.policy.reactivation == .restore, let kept = input.ledger[a.id] {
+                    want = AccountState(active: true, role: kept.role ?? want.role, brands: kept.brands ?? want.brands,
+                                        fullName: want.fullName, jobTitle: want.jobTitle, company: want.company)
+                }
+                changes.append(Change(kind: .reactivate, anchor: p.anchor, email: a.email, dn: p.dn, mixerUserId: a.id,
+                                      from: now, to: want,
+                                      reasons: base + ["back in the directory: reactivation = \(input.policy.reactivation.rawValue)"]))
+                continue
+            }
+            // A pending invite is compared with what accepting it will grant (decision 5).
+            var compared = now
+            if a.pending, let grant = input.pendingGrants[a.id] {
+                compared.role = grant.role ?? compared.role
+                compared.brands = grant.brands ?? compared.brands
+            }
+            let roleDiff = compared.role != want.role
+            let brandDiff = (compared.brands ?? [:]) != (want.brands ?? [:])
+            let profileDiff = compared.fullName != want.fullName || compared.jobTitle != want.jobTitle
+                || compared.company != want.company
+            guard roleDiff || brandDiff || profileDiff else { continue }
+            let kind: Change.Kind = roleDiff ? .setRole : brandDiff ? .setBrands : .update
+            changes.append(Change(kind: kind, anchor: p.anchor, email: a.email, dn: p.dn, mixerUserId: a.id,
+                                  from: compared, to: want, reasons: base))
+        }
+
+        // People without an account: invite the provisioned ones who have not left.
+        for anchor in matching.unmatchedPeople {
+            guard let p = personByAnchor[anchor], !p.isLeaver, let email = p.email else { continue }
+            let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
+                                         normalize: normalize)
+            if r.adminWithheld {
+                manual.append(ManualAction(kind: .adminGrant, email: email,
+                                           reason: "member of an admin group; allow_admin_grants = false, a human decides"))
+            }
+            guard r.isProvisioned, !protected.contains(email) else { continue }
+            let want = desired(p, r)
+            if want.role != .admin && (want.brands ?? [:]).isEmpty {
+                manual.append(ManualAction(kind: .inviteWithoutBrand, email: email,
+                                           reason: "invited without a brand: MixerAI's completion step needs one"))
+            }
+            changes.append(Change(kind: .invite, anchor: p.anchor, email: email, dn: p.dn, mixerUserId: nil,
+                                  from: AccountState(), to: want,
+                                  reasons: ["\(p.dn) (anchor \(p.anchor))", "no MixerAI account"] + p.rules.map { "rule \($0)" } + r.reasons))
+        }
+
+        // Linked people absent from the complete snapshot left (absence is evidence only for linked people,
+        // and never from an empty snapshot, which is not a valid directory: the empty_snapshot gate says so too).
+        var accountsAccountedFor = Set(matching.pairs.map(\.accountId))
+        for (anchor, id) in input.links.sorted(by: { $0.key < $1.key })
+        where personByAnchor[anchor] == nil && !input.people.isEmpty {
+            guard let a = accountById[id] else { continue }
+            accountsAccountedFor.insert(id)
+            offboard(a, person: nil, anchor: anchor, reasons: ["anchor \(anchor) is absent from a complete snapshot"])
+        }
+
+        // Accounts nobody accounts for.
+        var unlinked: [String] = []
+        let blockedEmails = Set(matching.blocked.compactMap { personByAnchor[$0]?.email })
+        let peopleEmails = Set(input.people.compactMap(\.email))
+        for a in input.accounts.sorted(by: { $0.id < $1.id }) where !accountsAccountedFor.contains(a.id) {
+            if let e = a.email, blockedEmails.contains(e) { continue }  // part of a conflict, never guessed
+            if isProtected(a) { continue }
+            if let e = a.email, peopleEmails.contains(e) {
+                continue  // a directory person holds this email (e.g. a renamed person linked elsewhere): not unlinked
+            }
+            unlinked.append(a.id)
+            if input.policy.unlinked == .deactivate && a.active && !input.people.isEmpty {
+                offboard(a, person: nil, anchor: nil, reasons: ["no directory person (unlinked = deactivate)"])
+            }
+        }
+
+        // Never deactivate or demote below `min_admins` active admins.
+        var admins = input.accounts.filter { $0.active && $0.globalRole == .admin }.count
+        var kept: [Change] = []
+        for change in changes.sorted(by: { ($0.kind.rawValue, $0.anchor ?? "", $0.mixerUserId ?? "") < ($1.kind.rawValue, $1.anchor ?? "", $1.mixerUserId ?? "") }) {
+            let wasAdmin = change.from.role == .admin && change.from.active != false
+            let staysAdmin = change.to.role == .admin && change.to.active != false
+            if wasAdmin && !staysAdmin {
+                if admins - 1 < input.policy.minAdmins {
+                    manual.append(ManualAction(kind: .lastAdmin, email: change.email,
+                                               reason: "would leave fewer than \(input.policy.minAdmins) active admin(s): not \(change.kind.rawValue)d"))
+                    continue
+                }
+                admins -= 1
+            }
+            kept.append(change)
+        }
+        return Plan(changes: kept, conflicts: matching.conflicts, manualActions: manual, unlinked: unlinked)
+    }
+}
