@@ -53,6 +53,9 @@ let package = Package(
         .executableTarget(name: "mixerai-bench", dependencies: ["MixerAI", "CurlHTTP", "Secrets"],
                           path: "Benchmarks/MixerAIBench"),
 
+        // The diff engine alone at 10k / 100k / 1M (Benchmarks/diff.sh).
+        .executableTarget(name: "diff-bench", dependencies: ["Reconcile"], path: "Benchmarks/DiffBench"),
+
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile"]),
         .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient", "CCurl"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),

@@ -8,6 +8,21 @@ public struct Matching: Sendable, Equatable {
         public var anchor: String
         public var accountId: String
         public var how: How
+        /// Positions in the matcher's `people` and `accounts` inputs (so callers need no lookups).
+        public var personIndex: Int = -1
+        public var accountIndex: Int = -1
+
+        public init(anchor: String, accountId: String, how: How, personIndex: Int = -1, accountIndex: Int = -1) {
+            self.anchor = anchor
+            self.accountId = accountId
+            self.how = how
+            self.personIndex = personIndex
+            self.accountIndex = accountIndex
+        }
+
+        public static func == (l: Pair, r: Pair) -> Bool {
+            l.anchor == r.anchor && l.accountId == r.accountId && l.how == r.how
+        }
     }
 
     public enum Conflict: Sendable, Equatable {
@@ -31,52 +46,79 @@ public struct Matching: Sendable, Equatable {
 
 public enum Matcher {
     public static func match(people: [Person], accounts: [Account], links: [String: String]) -> Matching {
-        let accountById = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        var accountsByEmail: [String: [String]] = [:]
-        for a in accounts { if let e = a.email { accountsByEmail[e, default: []].append(a.id) } }
-        var peopleByEmail: [String: [String]] = [:]
-        for p in people { if let e = p.email { peopleByEmail[e, default: []].append(p.anchor) } }
-        let anchorByAccount = Dictionary(links.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        var accountIndexById: [String: Int] = [:]
+        accountIndexById.reserveCapacity(accounts.count)
+        var accountByEmail: [String: Int] = [:]
+        accountByEmail.reserveCapacity(accounts.count)
+        var duplicateAccountEmails: [String: [String]] = [:]
+        for (i, a) in accounts.enumerated() {
+            accountIndexById[a.id] = i
+            guard let e = a.email else { continue }
+            if let first = accountByEmail[e] {
+                duplicateAccountEmails[e, default: [accounts[first].id]].append(a.id)
+            } else {
+                accountByEmail[e] = i
+            }
+        }
+        var personByEmail: [String: String] = [:]
+        personByEmail.reserveCapacity(people.count)
+        var duplicatePeopleEmails: [String: [String]] = [:]
+        for p in people {
+            guard let e = p.email else { continue }
+            if let first = personByEmail[e] {
+                duplicatePeopleEmails[e, default: [first]].append(p.anchor)
+            } else {
+                personByEmail[e] = p.anchor
+            }
+        }
+        var anchorByAccount = [String?](repeating: nil, count: accounts.count)
+        for (anchor, id) in links {
+            guard let i = accountIndexById[id] else { continue }
+            if anchorByAccount[i] == nil || anchor < anchorByAccount[i]! { anchorByAccount[i] = anchor }
+        }
 
         var pairs: [Matching.Pair] = []
+        pairs.reserveCapacity(min(people.count, accounts.count))
         var conflicts: [Matching.Conflict] = []
         var blocked = Set<String>()
-        var usedAccounts = Set<String>()
+        var usedAccounts = [Bool](repeating: false, count: accounts.count)
         var unmatched: [String] = []
 
-        for (email, anchors) in peopleByEmail.sorted(by: { $0.key < $1.key }) where anchors.count > 1 {
+        for (email, anchors) in duplicatePeopleEmails.sorted(by: { $0.key < $1.key }) {
             conflicts.append(.duplicateEmail(email: email, anchors: anchors.sorted()))
             blocked.formUnion(anchors)
         }
-        for (email, ids) in accountsByEmail.sorted(by: { $0.key < $1.key }) where ids.count > 1 {
+        for (email, ids) in duplicateAccountEmails.sorted(by: { $0.key < $1.key }) {
             conflicts.append(.duplicateAccounts(email: email, accountIds: ids.sorted()))
         }
-        for person in people.sorted(by: { $0.anchor < $1.anchor }) {
-            if blocked.contains(person.anchor) { continue }
-            if let id = links[person.anchor], accountById[id] != nil {
-                pairs.append(.init(anchor: person.anchor, accountId: id, how: .link))
-                usedAccounts.insert(id)
+        for pi in people.indices {
+            let anchor = people[pi].anchor
+            if !blocked.isEmpty && blocked.contains(anchor) { continue }
+            if let id = links[anchor], let ai = accountIndexById[id] {
+                pairs.append(.init(anchor: anchor, accountId: id, how: .link, personIndex: pi, accountIndex: ai))
+                usedAccounts[ai] = true
                 continue
             }
-            guard let email = person.email, let ids = accountsByEmail[email] else {
-                unmatched.append(person.anchor)
+            guard let email = people[pi].email, let ai = accountByEmail[email] else {
+                unmatched.append(anchor)
                 continue
             }
-            guard ids.count == 1 else {
-                blocked.insert(person.anchor)
+            guard duplicateAccountEmails[email] == nil else {
+                blocked.insert(anchor)
                 continue
             }
-            if let other = anchorByAccount[ids[0]], other != person.anchor {
-                conflicts.append(.emailOwnedByOtherLink(anchor: person.anchor, email: email, accountId: ids[0],
+            if let other = anchorByAccount[ai], other != anchor {
+                conflicts.append(.emailOwnedByOtherLink(anchor: anchor, email: email, accountId: accounts[ai].id,
                                                         linkedAnchor: other))
-                blocked.insert(person.anchor)
+                blocked.insert(anchor)
                 continue
             }
-            pairs.append(.init(anchor: person.anchor, accountId: ids[0], how: .email))
-            usedAccounts.insert(ids[0])
+            pairs.append(.init(anchor: anchor, accountId: accounts[ai].id, how: .email, personIndex: pi, accountIndex: ai))
+            usedAccounts[ai] = true
         }
-        let unmatchedAccounts = accounts.map(\.id).filter { !usedAccounts.contains($0) }.sorted()
-        return Matching(pairs: pairs, unmatchedPeople: unmatched, unmatchedAccounts: unmatchedAccounts,
+        pairs.sort { $0.anchor < $1.anchor }
+        let unmatchedAccounts = accounts.indices.filter { !usedAccounts[$0] }.map { accounts[$0].id }.sorted()
+        return Matching(pairs: pairs, unmatchedPeople: unmatched.sorted(), unmatchedAccounts: unmatchedAccounts,
                         conflicts: conflicts, blocked: blocked)
     }
 }

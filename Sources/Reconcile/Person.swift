@@ -12,7 +12,7 @@ public enum LeaverEvidence: String, Sendable, Codable, Comparable, CaseIterable 
 
 /// A group the person belongs to, with the path that made them a member: `via` lists the groups from the
 /// one that names the person directly up to (not including) `dn`. Empty `via` means a direct member.
-public struct GroupMembership: Sendable, Equatable, Codable {
+public struct GroupMembership: Sendable, Hashable, Codable {
     public var dn: String
     public var via: [String]
 

@@ -52,8 +52,13 @@ public struct Plan: Sendable, Equatable {
 public enum Planner {
     public static func plan(_ input: PlanInput, normalize: (String) -> String = { $0.lowercased() }) -> Plan {
         let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links)
-        let accountById = Dictionary(input.accounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let personByAnchor = Dictionary(input.people.map { ($0.anchor, $0) }, uniquingKeysWith: { a, _ in a })
+        var accountIndexById: [String: Int] = [:]
+        accountIndexById.reserveCapacity(input.accounts.count)
+        for (i, a) in input.accounts.enumerated() { accountIndexById[a.id] = i }
+        var personIndexByAnchor: [String: Int] = [:]
+        personIndexByAnchor.reserveCapacity(input.people.count)
+        for (i, p) in input.people.enumerated() where personIndexByAnchor[p.anchor] == nil { personIndexByAnchor[p.anchor] = i }
+        func person(_ anchor: String) -> Person? { personIndexByAnchor[anchor].map { input.people[$0] } }
         let brandIdByName = Dictionary(input.brandNamesById.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
         var protected = Set(input.policy.protected.compactMap(EmailAddress.normalize))
         if let service = input.serviceAccountEmail.flatMap(EmailAddress.normalize) { protected.insert(service) }
@@ -78,18 +83,37 @@ public enum Planner {
                                   to: .offboarded, reasons: reasons))
         }
 
-        /// The desired state of a provisioned person, with unknown brands reported.
-        func desired(_ p: Person, _ r: RoleResolution) -> AccountState {
-            var brands: [String: Role] = [:]
+        /// A person's resolution depends only on their memberships: computed once per distinct set (most people
+        /// share a handful of group sets), with the brands translated to MixerAI ids once.
+        struct Resolved {
+            var resolution: RoleResolution
+            var brands: [String: Role]
+            var brandIds: [String: Role]
+            var unknownBrands: [String]
+        }
+        var resolutions: [[GroupMembership]: Resolved] = [:]
+        func resolve(_ p: Person) -> Resolved {
+            if let known = resolutions[p.groups] { return known }
+            let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
+                                         normalize: normalize)
+            var names: [String: Role] = [:]
+            var ids: [String: Role] = [:]
+            var unknown: [String] = []
             for (name, role) in r.brands {
-                if brandIdByName[name] != nil {
-                    brands[name] = role
-                } else {
-                    manual.append(ManualAction(kind: .unknownBrand, email: p.email,
-                                               reason: "brand \"\(name)\" of a role mapping does not exist in MixerAI"))
-                }
+                if let id = brandIdByName[name] { names[name] = role; ids[id] = role } else { unknown.append(name) }
             }
-            return AccountState(active: true, role: r.global, brands: brands, fullName: p.fullName ?? "",
+            let resolved = Resolved(resolution: r, brands: names, brandIds: ids, unknownBrands: unknown.sorted())
+            resolutions[p.groups] = resolved
+            return resolved
+        }
+
+        /// The desired state of a provisioned person, with unknown brands reported.
+        func desired(_ p: Person, _ r: Resolved) -> AccountState {
+            for name in r.unknownBrands {
+                manual.append(ManualAction(kind: .unknownBrand, email: p.email,
+                                           reason: "brand \"\(name)\" of a role mapping does not exist in MixerAI"))
+            }
+            return AccountState(active: true, role: r.resolution.global, brands: r.brands, fullName: p.fullName ?? "",
                                 jobTitle: p.jobTitle ?? "", company: p.company ?? "")
         }
 
@@ -99,13 +123,14 @@ public enum Planner {
 
         // People matched to an account.
         for pair in matching.pairs {
-            guard let p = personByAnchor[pair.anchor], let a = accountById[pair.accountId] else { continue }
+            let p = input.people[pair.personIndex]
+            let a = input.accounts[pair.accountIndex]
             if p.isLeaver {
                 offboard(a, person: p, anchor: p.anchor, reasons: leaverReasons(p))
                 continue
             }
-            let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
-                                         normalize: normalize)
+            let resolved = resolve(p)
+            let r = resolved.resolution
             if r.adminWithheld {
                 manual.append(ManualAction(kind: .adminGrant, email: p.email,
                                            reason: "member of an admin group; allow_admin_grants = false, a human decides"))
@@ -122,46 +147,56 @@ public enum Planner {
                 continue  // matched by email only and out of scope: left exactly as it is
             }
             guard !isProtected(a) else { continue }
-            var want = desired(p, r)
-            let base = ["\(p.dn) (anchor \(p.anchor))", "matched by \(pair.how.rawValue)"] + p.rules.map { "rule \($0)" } + r.reasons
-            let now = current(a)
+            func reasons() -> [String] {
+                ["\(p.dn) (anchor \(p.anchor))", "matched by \(pair.how.rawValue)"] + p.rules.map { "rule \($0)" } + r.reasons
+            }
             if !a.active {
+                var want = desired(p, resolved)
                 if input.policy.reactivation == .restore, let kept = input.ledger[a.id] {
                     want = AccountState(active: true, role: kept.role ?? want.role, brands: kept.brands ?? want.brands,
                                         fullName: want.fullName, jobTitle: want.jobTitle, company: want.company)
                 }
                 changes.append(Change(kind: .reactivate, anchor: p.anchor, email: a.email, dn: p.dn, mixerUserId: a.id,
-                                      from: now, to: want,
-                                      reasons: base + ["back in the directory: reactivation = \(input.policy.reactivation.rawValue)"]))
+                                      from: current(a), to: want,
+                                      reasons: reasons() + ["back in the directory: reactivation = \(input.policy.reactivation.rawValue)"]))
                 continue
             }
-            // A pending invite is compared with what accepting it will grant (decision 5).
-            var compared = now
-            if a.pending, let grant = input.pendingGrants[a.id] {
-                compared.role = grant.role ?? compared.role
-                compared.brands = grant.brands ?? compared.brands
+            // Compare without building anything; a pending invite is compared with what accepting it will grant (decision 5).
+            let grant = a.pending ? input.pendingGrants[a.id] : nil
+            let haveRole = grant?.role ?? a.globalRole
+            let roleDiff = haveRole != r.global
+            let brandDiff: Bool
+            if let grantBrands = grant?.brands {
+                brandDiff = grantBrands != resolved.brands
+            } else {
+                brandDiff = a.brands != resolved.brandIds
             }
-            let roleDiff = compared.role != want.role
-            let brandDiff = (compared.brands ?? [:]) != (want.brands ?? [:])
-            let profileDiff = compared.fullName != want.fullName || compared.jobTitle != want.jobTitle
-                || compared.company != want.company
+            let profileDiff = (a.fullName ?? "") != (p.fullName ?? "") || (a.jobTitle ?? "") != (p.jobTitle ?? "")
+                || (a.company ?? "") != (p.company ?? "")
+            guard roleDiff || brandDiff || profileDiff || !resolved.unknownBrands.isEmpty else { continue }
+            let want = desired(p, resolved)
             guard roleDiff || brandDiff || profileDiff else { continue }
+            var from = current(a)
+            if let grant {
+                from.role = grant.role ?? from.role
+                from.brands = grant.brands ?? from.brands
+            }
             let kind: Change.Kind = roleDiff ? .setRole : brandDiff ? .setBrands : .update
             changes.append(Change(kind: kind, anchor: p.anchor, email: a.email, dn: p.dn, mixerUserId: a.id,
-                                  from: compared, to: want, reasons: base))
+                                  from: from, to: want, reasons: reasons()))
         }
 
         // People without an account: invite the provisioned ones who have not left.
         for anchor in matching.unmatchedPeople {
-            guard let p = personByAnchor[anchor], !p.isLeaver, let email = p.email else { continue }
-            let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
-                                         normalize: normalize)
+            guard let p = person(anchor), !p.isLeaver, let email = p.email else { continue }
+            let resolved = resolve(p)
+            let r = resolved.resolution
             if r.adminWithheld {
                 manual.append(ManualAction(kind: .adminGrant, email: email,
                                            reason: "member of an admin group; allow_admin_grants = false, a human decides"))
             }
             guard r.isProvisioned, !protected.contains(email) else { continue }
-            let want = desired(p, r)
+            let want = desired(p, resolved)
             if want.role != .admin && (want.brands ?? [:]).isEmpty {
                 manual.append(ManualAction(kind: .inviteWithoutBrand, email: email,
                                            reason: "invited without a brand: MixerAI's completion step needs one"))
@@ -173,19 +208,22 @@ public enum Planner {
 
         // Linked people absent from the complete snapshot left (absence is evidence only for linked people,
         // and never from an empty snapshot, which is not a valid directory: the empty_snapshot gate says so too).
-        var accountsAccountedFor = Set(matching.pairs.map(\.accountId))
+        var accountedFor = [Bool](repeating: false, count: input.accounts.count)
+        for pair in matching.pairs { accountedFor[pair.accountIndex] = true }
         for (anchor, id) in input.links.sorted(by: { $0.key < $1.key })
-        where personByAnchor[anchor] == nil && !input.people.isEmpty {
-            guard let a = accountById[id] else { continue }
-            accountsAccountedFor.insert(id)
+        where personIndexByAnchor[anchor] == nil && !input.people.isEmpty {
+            guard let ai = accountIndexById[id] else { continue }
+            let a = input.accounts[ai]
+            accountedFor[ai] = true
             offboard(a, person: nil, anchor: anchor, reasons: ["anchor \(anchor) is absent from a complete snapshot"])
         }
 
         // Accounts nobody accounts for.
         var unlinked: [String] = []
-        let blockedEmails = Set(matching.blocked.compactMap { personByAnchor[$0]?.email })
+        let blockedEmails = Set(matching.blocked.compactMap { person($0)?.email })
         let peopleEmails = Set(input.people.compactMap(\.email))
-        for a in input.accounts.sorted(by: { $0.id < $1.id }) where !accountsAccountedFor.contains(a.id) {
+        for ai in input.accounts.indices where !accountedFor[ai] {
+            let a = input.accounts[ai]
             if let e = a.email, blockedEmails.contains(e) { continue }  // part of a conflict, never guessed
             if isProtected(a) { continue }
             if let e = a.email, peopleEmails.contains(e) {
@@ -213,6 +251,6 @@ public enum Planner {
             }
             kept.append(change)
         }
-        return Plan(changes: kept, conflicts: matching.conflicts, manualActions: manual, unlinked: unlinked)
+        return Plan(changes: kept, conflicts: matching.conflicts, manualActions: manual, unlinked: unlinked.sorted())
     }
 }
