@@ -34,21 +34,8 @@ struct GroupIndex {
 
     var count: Int { dns.count }
 
-    /// Adds one group entry read with `GroupIndex.attributes`.
-    mutating func add(_ entry: LDAPEntry) {
-        let index = begin(dn: entry.dn)
-        var count = 0
-        for slot in 0..<3 {
-            for value in entry.values[slot] {
-                let bytes = value.rawBytes
-                bytes.withUnsafeBufferPointer { addMember($0, slot: slot, group: index) }
-                count += 1
-            }
-        }
-        directMemberCounts.append(count)
-    }
-
-    /// Adds one group entry straight from the wire (values are digested here, never copied into Strings).
+    /// Adds one group entry read with `GroupIndex.attributes`, straight from the wire (values are digested
+    /// here, never copied into Strings).
     mutating func add(_ entry: LDAPRawEntry) {
         let index = begin(dn: entry.dn)
         members.reserve(members.count + entry.values.reduce(0) { $0 + $1.count })
@@ -173,12 +160,5 @@ struct GroupIndex {
               let hash = value.lastIndex(of: UInt8(ascii: "#")), hash + 1 < n, value[hash + 1] == UInt8(ascii: "'"),
               hash > 0, value[hash - 1] != UInt8(ascii: "\\") else { return value }
         return UnsafeBufferPointer(rebasing: value[..<hash])
-    }
-
-    static func stripOptionalUID(_ value: String) -> String {
-        guard value.hasSuffix("'B"), let hash = value.lastIndex(of: "#") else { return value }
-        let tail = value[value.index(after: hash)...]
-        guard tail.hasPrefix("'") else { return value }
-        return String(value[..<hash])
     }
 }

@@ -54,10 +54,6 @@ struct PersonMapper {
         case noAnchor(String)
     }
 
-    func map(_ entry: LDAPRawEntry, rule: String) -> Outcome {
-        map(entry, rules: [rule])
-    }
-
     /// `rules` is passed in so that every person of one search shares one array.
     func map(_ entry: LDAPRawEntry, rules: [String]) -> Outcome {
         guard let anchor = anchorText(entry.values[slots.anchor].first) else { return .noAnchor(entry.dn) }
@@ -136,26 +132,5 @@ struct PersonMapper {
         while let f = scalars.first, f.properties.isWhitespace { scalars.removeFirst() }
         while let l = scalars.last, l.properties.isWhitespace { scalars.removeLast() }
         return String(scalars)
-    }
-
-    /// Account-lock evidence. A timed ppolicy lockout (failed passwords) expires by itself and is not
-    /// evidence of leaving; only the administrative lock value `000001010000Z` is.
-    func isLocked(_ entry: LDAPEntry) -> Bool {
-        guard accountLock else { return false }
-        if let slot = slots.pwdAccountLockedTime, entry.values[slot].contains(where: { $0.text == "000001010000Z" }) {
-            return true
-        }
-        if let slot = slots.nsAccountLock, entry.values[slot].contains(where: { $0.text?.lowercased() == "true" }) {
-            return true
-        }
-        if let slot = slots.userAccountControl, let raw = entry.firstText(slot), let flags = Int64(raw),
-           flags & 0x2 != 0 {
-            return true
-        }
-        if let slot = slots.accountExpires, let raw = entry.firstText(slot), let expires = Int64(raw),
-           expires != 0, expires != Int64.max, expires < nowFileTime {
-            return true
-        }
-        return false
     }
 }

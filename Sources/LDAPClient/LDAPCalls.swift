@@ -242,7 +242,7 @@ extension LDAPCalls {
         let rc = ldap_get_dn_ber(ld, message, &ber, &dnValue)
         defer { if let ber { ber_free(ber, 0) } }
         guard rc == LDAP_SUCCESS, let dnBytes = dnValue.bv_val,
-              let dn = text(UnsafeBufferPointer(start: UnsafeRawPointer(dnBytes).assumingMemoryBound(to: UInt8.self),
+              let dn = UTF8Text.decode(UnsafeBufferPointer(start: UnsafeRawPointer(dnBytes).assumingMemoryBound(to: UInt8.self),
                                                 count: Int(dnValue.bv_len))) else {
             throw error(ld, code: rc == LDAP_SUCCESS ? LDAP_DECODING_ERROR : rc, operation: .parse, base: base,
                         entries: entries)
@@ -269,10 +269,6 @@ extension LDAPCalls {
         }
         try body(LDAPRawEntry(dn: dn, values: values))
     }
-
-    /// Bytes → String, checking UTF-8.
-    @inline(__always)
-    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? { UTF8Text.decode(bytes) }
 }
 
 /// Maps the attribute names the server returns to the positions of the request, case-insensitively,
