@@ -71,7 +71,6 @@ final class CurlEasy {
                 try CurlCalls.setPointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)))
             } else {
                 try CurlCalls.setLong(h, CURLOPT_HTTPGET, 1)
-                try CurlCalls.setString(h, CURLOPT_CUSTOMREQUEST, request.method)
             }
             try CurlCalls.setList(h, CURLOPT_HTTPHEADER, headerList)
             try CurlCalls.check(ccurl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION, curlBodyCallback), "WRITEFUNCTION")
@@ -85,18 +84,24 @@ final class CurlEasy {
             let detail = errorBuffer[0] != 0 ? String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : String(cString: curl_easy_strerror(code))
             throw CurlError(code: Int(code.rawValue), message: detail, method: request.method, url: request.url)
         }
-        if let jar = options.cookieJar {
-            _ = try? CurlCalls.setString(h, CURLOPT_COOKIELIST, "FLUSH")
-            chmod(jar, 0o600)
-        }
-        return HTTPResponse(status: CurlCalls.responseCode(h), headers: Self.parseHeaders(head.data), body: body.data,
+        let headers = Self.parseHeaders(head.data)
+        if headers.contains(where: { $0.name == "set-cookie" }) { flushJar() }
+        return HTTPResponse(status: CurlCalls.responseCode(h), headers: headers, body: body.data,
                             totalSeconds: CurlCalls.totalTime(h))
+    }
+
+    /// Writes the jar to disk (mode 0600) when it changed, so a crash keeps the session; not on every request.
+    private func flushJar() {
+        guard let jar = options.cookieJar else { return }
+        _ = try? CurlCalls.setString(handle, CURLOPT_COOKIELIST, "FLUSH")
+        chmod(jar, 0o600)
     }
 
     /// Adds a cookie to the jar (`CURLOPT_COOKIELIST`): a Netscape-format line (tab-separated), or a
     /// `name=value; Path=/` Set-Cookie line.
     func setCookie(_ line: String) throws {
         try CurlCalls.setString(handle, CURLOPT_COOKIELIST, line.contains("\t") ? line : "Set-Cookie: " + line)
+        flushJar()
     }
 
     var cookies: [HTTPCookie] { CurlCalls.cookies(handle) }
