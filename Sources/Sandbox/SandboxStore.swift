@@ -239,11 +239,9 @@ public actor SandboxStore {
         ]
         if !request.body.isEmpty {
             // Passwords never reach the log, even the sandbox's.
-            if var json = request.json, json.object != nil {
-                for key in ["password", "refresh_token"] where json[key] != nil {
-                    if case .object(var o) = json { o[key] = "<redacted>"; json = .object(o) }
-                }
-                entry["body"] = json
+            if case .object(var body)? = request.json {
+                for key in ["password", "refresh_token"] where body[key] != nil { body[key] = "<redacted>" }
+                entry["body"] = .object(body)
             } else {
                 entry["body"] = .string(String(decoding: request.body.prefix(4096), as: UTF8.self))
             }
