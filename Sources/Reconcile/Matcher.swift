@@ -46,13 +46,23 @@ public struct Matching: Sendable, Equatable {
 
 public enum Matcher {
     public static func match(people: [Person], accounts: [Account], links: [String: String]) -> Matching {
-        var accountIndexById: [String: Int] = [:]
-        accountIndexById.reserveCapacity(accounts.count)
+        match(people: people, accounts: accounts, links: links, accountIndexById: indexById(accounts))
+    }
+
+    /// Account id → position in `accounts` (built once; the planner shares it with the matcher).
+    static func indexById(_ accounts: [Account]) -> [String: Int] {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(accounts.count)
+        for (i, a) in accounts.enumerated() { index[a.id] = i }
+        return index
+    }
+
+    static func match(people: [Person], accounts: [Account], links: [String: String],
+                      accountIndexById: [String: Int]) -> Matching {
         var accountByEmail: [String: Int] = [:]
         accountByEmail.reserveCapacity(accounts.count)
         var duplicateAccountEmails: [String: [String]] = [:]
         for (i, a) in accounts.enumerated() {
-            accountIndexById[a.id] = i
             guard let e = a.email else { continue }
             if let first = accountByEmail[e] {
                 duplicateAccountEmails[e, default: [accounts[first].id]].append(a.id)

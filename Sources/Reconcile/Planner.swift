@@ -51,10 +51,9 @@ public struct Plan: Sendable, Equatable {
 /// `plan(...)`: the pure diff engine (product.md §2, interfaces.md decisions 1–7).
 public enum Planner {
     public static func plan(_ input: PlanInput, normalize: (String) -> String = { $0.lowercased() }) -> Plan {
-        let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links)
-        var accountIndexById: [String: Int] = [:]
-        accountIndexById.reserveCapacity(input.accounts.count)
-        for (i, a) in input.accounts.enumerated() { accountIndexById[a.id] = i }
+        let accountIndexById = Matcher.indexById(input.accounts)
+        let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links,
+                                     accountIndexById: accountIndexById)
         var personIndexByAnchor: [String: Int] = [:]
         personIndexByAnchor.reserveCapacity(input.people.count)
         for (i, p) in input.people.enumerated() where personIndexByAnchor[p.anchor] == nil { personIndexByAnchor[p.anchor] = i }
