@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C interop: one system-library target per C library, each a modulemap + one shim.h.
@@ -34,8 +35,15 @@ let package = Package(
         .target(name: "Directory", dependencies: ["LDAPClient", "Reconcile", "Secrets"]),
         // The TOML configuration file -> validated, typed settings.
         .target(name: "Config", dependencies: ["Directory", "Reconcile", "Secrets", .product(name: "TOMLKit", package: "TOMLKit")]),
+        // Local state in SQLite (links, ledger, journal of intents, gate history, approvals, runs).
+        .target(name: "State", dependencies: ["Reconcile", .product(name: "GRDB", package: "GRDB.swift")]),
+        // plan + outcome -> JSON / Markdown / HTML reports, written atomically with retention.
+        .target(name: "Report", dependencies: ["Reconcile"]),
+        // One reconcile run end to end: read both sides, recover the journal, plan, gate, apply, report.
+        .target(name: "Daemon", dependencies: ["Config", "Directory", "LDAPClient", "MixerAI", "CurlHTTP", "Reconcile",
+                                               "Report", "Secrets", "State"]),
         .executableTarget(name: "mixer-sync", dependencies: [
-            "Config", "Directory", "LDAPClient", "Reconcile", "Secrets", "MixerAI", "CurlHTTP",
+            "Config", "Daemon", "Directory", "LDAPClient", "Reconcile", "Report", "Secrets", "State", "MixerAI", "CurlHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

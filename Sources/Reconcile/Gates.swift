@@ -28,10 +28,13 @@ public struct GateInput: Sendable, Equatable {
     public var managedActiveAccounts: Int
     /// Role downgrades this plan would make.
     public var plannedDowngrades: Int
+    /// Configured role groups the directory did not return (renamed or deleted groups, typos).
+    public var missingRoleGroups: [String] = []
 
     public init(incompleteRead: String? = nil, inScopePeople: Int, lastGoodInScopePeople: Int? = nil,
                 plannedDeactivations: Int = 0, recentDeactivations: Int = 0, managedActiveAccounts: Int = 0,
-                plannedDowngrades: Int = 0) {
+                plannedDowngrades: Int = 0, missingRoleGroups: [String] = []) {
+        self.missingRoleGroups = missingRoleGroups
         self.incompleteRead = incompleteRead
         self.inScopePeople = inScopePeople
         self.lastGoodInScopePeople = lastGoodInScopePeople
@@ -78,6 +81,16 @@ public enum Gates {
             verdicts.append(GateVerdict("max_deactivations_percent",
                                         share > Double(policy.maxDeactivationsPercent) ? .hold : .pass,
                                         "\(planned) of \(input.managedActiveAccounts) managed active accounts (\(percent(share))%, limit \(policy.maxDeactivationsPercent)%)"))
+        }
+        // A mapped group that vanished turns its members into "left every mapped group": hold anything that would
+        // take access away until a human has looked; grants alone may go on.
+        if input.missingRoleGroups.isEmpty {
+            verdicts.append(GateVerdict("role_groups", .pass, "every configured role group was found"))
+        } else {
+            let restricting = planned + input.plannedDowngrades
+            verdicts.append(GateVerdict("role_groups", restricting > 0 ? .hold : .pass,
+                                        "role group(s) not found: \(input.missingRoleGroups.joined(separator: "; "))"
+                                        + (restricting > 0 ? " — \(restricting) deactivation(s)/downgrade(s) held" : " — nothing restricted")))
         }
         verdicts.append(GateVerdict("max_downgrades", input.plannedDowngrades > policy.maxDowngrades ? .hold : .pass,
                                     "\(input.plannedDowngrades) of limit \(policy.maxDowngrades)"))

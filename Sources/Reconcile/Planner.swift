@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything the diff engine decides from. No I/O, no clock: the caller gathers it.
 public struct PlanInput: Sendable {
     public var people: [Person]
@@ -14,10 +16,18 @@ public struct PlanInput: Sendable {
     public var pendingGrants: [String: AccountState]
     /// The roles kept when a person was offboarded (reactivation = restore): account id → state.
     public var ledger: [String: AccountState]
+    /// When mixer-sync offboarded an account (kept with the ledger): account id → time. With `delete_after_days`
+    /// and `now`, an account offboarded long enough ago is deleted.
+    public var offboardedAt: [String: Date]
+    /// The time of the run (the caller's clock; the core reads none). Only deletion needs it.
+    public var now: Date?
 
     public init(people: [Person], accounts: [Account], links: [String: String] = [:], brandNamesById: [String: String] = [:],
                 mappings: [RoleMapping], policy: Policy = Policy(), serviceAccountEmail: String? = nil,
-                pendingGrants: [String: AccountState] = [:], ledger: [String: AccountState] = [:]) {
+                pendingGrants: [String: AccountState] = [:], ledger: [String: AccountState] = [:],
+                offboardedAt: [String: Date] = [:], now: Date? = nil) {
+        self.offboardedAt = offboardedAt
+        self.now = now
         self.people = people
         self.accounts = accounts
         self.links = links
@@ -39,9 +49,12 @@ public struct Plan: Sendable, Equatable {
     public var unlinked: [String]
 
     public var deactivations: Int { changes.filter { $0.kind == .deactivate }.count }
-    /// Changes that lower a global role (deactivations included when they strip a higher role).
+    /// Deletions (after `delete_after_days`): they count against the deactivation gates too.
+    public var deletions: Int { changes.filter { $0.kind == .delete }.count }
+    /// Changes that lower a global role; offboardings are counted by the deactivation gates instead.
     public var downgrades: Int {
         changes.filter { c in
+            guard c.kind != .deactivate && c.kind != .delete else { return false }
             guard let from = c.from.role, let to = c.to.role else { return false }
             return to < from
         }.count
@@ -73,13 +86,30 @@ public enum Planner {
                          fullName: a.fullName ?? "", jobTitle: a.jobTitle ?? "", company: a.company ?? "")
         }
 
+        func appAdminStays(_ a: Account, _ why: String) {
+            guard a.appAdmin else { return }
+            manual.append(ManualAction(kind: .appMetadataAdmin, email: a.email,
+                                       reason: "\(why), but MixerAI's app_metadata.global_role = admin stays (its API cannot change it): remove it in Supabase"))
+        }
+
         func offboard(_ a: Account, person: Person?, anchor: String?, reasons: [String]) {
             guard !isProtected(a) else { return }
+            appAdminStays(a, "offboarded")
             let now = current(a)
-            if now.active == false && (now.role ?? .viewer) == .viewer && (now.brands ?? [:]).isEmpty { return }
+            if now.active == false && (now.role ?? .viewer) == .viewer && (now.brands ?? [:]).isEmpty {
+                // Already offboarded: deleted once `delete_after_days` have passed since mixer-sync offboarded it.
+                let days = input.policy.deleteAfterDays
+                if days > 0, let at = input.offboardedAt[a.id], let clock = input.now,
+                   clock.timeIntervalSince(at) >= Double(days) * 86400 {
+                    changes.append(Change(kind: .delete, anchor: anchor, email: a.email, dn: person?.dn, mixerUserId: a.id,
+                                          from: AccountState(active: false), to: AccountState(),
+                                          reasons: reasons + ["offboarded more than \(days) days ago (delete_after_days = \(days))"]))
+                }
+                return
+            }
             changes.append(Change(kind: .deactivate, anchor: anchor, email: a.email, dn: person?.dn, mixerUserId: a.id,
                                   from: AccountState(active: now.active, role: now.role, brands: now.brands),
-                                  to: .offboarded, reasons: reasons))
+                                  to: .offboarded, reasons: reasons + AccountState.differences(now, .offboarded)))
         }
 
         /// A person's resolution depends only on their memberships: computed once per distinct set (most people
@@ -146,6 +176,7 @@ public enum Planner {
                 continue  // matched by email only and out of scope: left exactly as it is
             }
             guard !isProtected(a) else { continue }
+            if r.global != .admin { appAdminStays(a, "the directory grants \(r.global?.rawValue ?? "no role")") }
             func reasons() -> [String] {
                 ["\(p.dn) (anchor \(p.anchor))", "matched by \(pair.how.rawValue)"] + p.rules.map { "rule \($0)" } + r.reasons
             }
@@ -157,7 +188,8 @@ public enum Planner {
                 }
                 changes.append(Change(kind: .reactivate, anchor: p.anchor, email: a.email, dn: p.dn, mixerUserId: a.id,
                                       from: current(a), to: want,
-                                      reasons: reasons() + ["back in the directory: reactivation = \(input.policy.reactivation.rawValue)"]))
+                                      reasons: reasons() + ["back in the directory: reactivation = \(input.policy.reactivation.rawValue)"]
+                                        + AccountState.differences(current(a), want)))
                 continue
             }
             // Compare without building anything; a pending invite is compared with what accepting it will grant (decision 5).
@@ -182,7 +214,7 @@ public enum Planner {
             }
             let kind: Change.Kind = roleDiff ? .setRole : brandDiff ? .setBrands : .update
             changes.append(Change(kind: kind, anchor: p.anchor, email: a.email, dn: p.dn, mixerUserId: a.id,
-                                  from: from, to: want, reasons: reasons()))
+                                  from: from, to: want, reasons: reasons() + AccountState.differences(from, want)))
         }
 
         // People without an account: invite the provisioned ones who have not left.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import CurlHTTP
+import Daemon
 import Foundation
 import MixerAI
 import Secrets
@@ -24,7 +25,7 @@ struct CheckMixerAI: AsyncParsableCommand {
             throw ExitCode(1)
         }
         do {
-            let client = try MixerAIClient(connection: try Self.connection(settings, stateDirectory: config.state.directory))
+            let client = try MixerAIClient(connection: try MixerAISession.connection(settings, stateDirectory: config.state.directory))
             let started = ContinuousClock.now
             let me = try await client.me()
             let users = try await client.listUsers()
@@ -46,16 +47,5 @@ struct CheckMixerAI: AsyncParsableCommand {
             Terminal.error("check-mixerai failed: \(error)")
             throw ExitCode(1)
         }
-    }
-
-    /// The client's connection from the `[mixerai]` settings; secrets are read from their files now.
-    static func connection(_ s: MixerAISettings, stateDirectory: String) throws -> MixerAIConnection {
-        let anonKey = try s.supabaseAnonKey.map { Secret(bytes: Array($0.utf8)) } ?? SecretFile.read(s.supabaseAnonKeyFile!)
-        let password = try SecretFile.read(s.servicePasswordFile)
-        let jar = FileManager.default.isWritableFile(atPath: stateDirectory) ? stateDirectory + "/mixerai-cookies.txt" : nil
-        return MixerAIConnection(baseURL: s.url, supabaseURL: s.supabaseURL, anonKey: anonKey, projectRef: s.supabaseProjectRef,
-                                 serviceEmail: s.serviceEmail, servicePassword: password,
-                                 transport: CurlOptions(caFile: s.caFile, caDirectory: s.caDirectory, clientCertificateFile: s.clientCertificateFile,
-                                                        clientKeyFile: s.clientKeyFile, cookieJar: jar))
     }
 }

@@ -10,7 +10,8 @@ struct MixerSync: AsyncParsableCommand {
         commandName: "mixer-sync",
         abstract: "Keep MixerAI's users and roles in line with the company's LDAP directory.",
         version: "0.1.0",
-        subcommands: [CheckConfig.self, TestQuery.self, CheckMixerAI.self]
+        subcommands: [PlanCommand.self, ApplyCommand.self, ApproveCommand.self, ExplainCommand.self, StatusCommand.self,
+                      TestQuery.self, CheckConfig.self, CheckMixerAI.self]
     )
 
     /// libcurl's global initialisation comes before anything else runs.
@@ -47,4 +48,8 @@ enum Terminal {
     static func warn(_ text: String) { write("warning: \(text)\n") }
     static func error(_ text: String) { write("\(text)\n") }
     static func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    /// Progress of a long run, on stderr; quiet unless stderr is a terminal or MIXER_SYNC_PROGRESS=1.
+    static let progress: @Sendable (String) -> Void = { line in
+        if isatty(2) == 1 || ProcessInfo.processInfo.environment["MIXER_SYNC_PROGRESS"] == "1" { write("· \(line)\n") }
+    }
 }

@@ -1,0 +1,37 @@
+import Foundation
+import MixerAI
+import Reconcile
+
+/// MixerAI's list records → the core's accounts (the only place the wire format meets the core).
+enum AccountMapping {
+    static func account(_ u: MixerUser) -> Account {
+        var brands: [String: Role] = [:]
+        for p in u.brandPermissions { brands[p.brandId] = Role(rawValue: p.role.lowercased()) ?? .viewer }
+        return Account(
+            id: u.id, email: u.email.flatMap(EmailAddress.normalize),
+            // The list shows "Unnamed User" for an empty name: that is no name, not a name to keep in line.
+            fullName: u.fullName == "Unnamed User" ? "" : u.fullName, jobTitle: u.jobTitle, company: u.company,
+            // `role` is user_metadata.role, the one the API writes (PUT); "Viewer" when unknown (H2).
+            globalRole: u.role.flatMap { Role(rawValue: $0.lowercased()) },
+            brands: brands, active: !u.isInactive, pending: u.isPending,
+            createdAt: u.createdAt.flatMap(parseDate), lastSignInAt: u.lastSignInAt.flatMap(parseDate),
+            appAdmin: u.globalRole?.lowercased() == "admin")
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: text)
+    }
+
+    /// The full desired state for `PUT /api/users/{id}` (H3: every field, every brand, always).
+    static func update(_ to: AccountState, brandIdByName: [String: String]) -> UserUpdate {
+        UserUpdate(fullName: to.fullName ?? "", jobTitle: to.jobTitle ?? "", company: to.company ?? "",
+                   role: (to.role ?? .viewer).rawValue,
+                   brands: (to.brands ?? [:]).sorted { $0.key < $1.key }.compactMap { name, role in
+                       brandIdByName[name].map { UserUpdate.Brand(brandId: $0, role: role.rawValue) }
+                   })
+    }
+}

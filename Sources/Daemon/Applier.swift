@@ -1,0 +1,184 @@
+import Foundation
+import MixerAI
+import Reconcile
+import State
+
+/// Applies a plan's queue (already ordered by urgency) with a journal entry before every MixerAI call, within the
+/// write budget. What does not fit the budget, or fails, is left in escrow: the next run plans it again.
+struct Applier {
+    struct Result: Sendable {
+        var change: Change
+        /// applied | escrow | failed
+        var status: String
+        var reason: String?
+    }
+
+    let client: MixerAIClient
+    let store: StateStore
+    let runId: String
+    let planHash: String
+    /// The plan was released by an approval: its deactivations do not count in the rolling window (decision 9).
+    let approved: Bool
+    let brandIdByName: [String: String]
+    let accountsById: [String: Account]
+    let maxBudgetWait: TimeInterval
+    let clock: @Sendable () -> Date
+    var log: @Sendable (String) -> Void = { _ in }
+
+    func apply(_ queue: [Change]) async -> [Result] {
+        var results: [Result] = []
+        var stop: String?
+        for change in queue {
+            if let stop {
+                results.append(Result(change: change, status: "escrow", reason: stop))
+                continue
+            }
+            if let wait = await budgetShortfall(change) {
+                stop = "write budget: \(wait); queued for the next run"
+                results.append(Result(change: change, status: "escrow", reason: stop))
+                continue
+            }
+            do {
+                try await execute(change)
+                results.append(Result(change: change, status: "applied", reason: nil))
+                log("applied \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? "")")
+            } catch let error as MixerAIError {
+                switch error {
+                case .authentication, .permission:
+                    // Nothing else can succeed: stop here, keep the journal, leave the rest for the next run.
+                    stop = "not attempted: \(error)"
+                    results.append(Result(change: change, status: "failed", reason: "\(error)"))
+                case .rateLimited:
+                    stop = "not attempted: MixerAI's rate limit: \(error)"
+                    results.append(Result(change: change, status: "escrow", reason: "\(error)"))
+                default:
+                    results.append(Result(change: change, status: "escrow", reason: "\(error)"))
+                }
+                log("escrow \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? ""): \(error)")
+            } catch {
+                results.append(Result(change: change, status: "escrow", reason: "\(error)"))
+            }
+        }
+        return results
+    }
+
+    /// Why this change cannot start now without waiting longer than `maxBudgetWait`, or nil when it can.
+    func budgetShortfall(_ change: Change) async -> String? {
+        let budget = await client.budget
+        let now = clock()
+        if let until = budget.blockedUntil, until.timeIntervalSince(now) > maxBudgetWait {
+            return "blocked by MixerAI until \(ISO8601DateFormatter().string(from: until))"
+        }
+        if let left = budget.remaining, left < change.writes, let reset = budget.resetAt,
+           reset.timeIntervalSince(now) > maxBudgetWait {
+            return "\(left) of \(budget.limit ?? 50) writes left until \(ISO8601DateFormatter().string(from: reset)), this change needs \(change.writes)"
+        }
+        return nil
+    }
+
+    /// One change: journal first, then the calls, then the state that follows from them.
+    func execute(_ change: Change) async throws {
+        let now = clock()
+        let firstStep: String = switch change.kind {
+        case .invite: "invite"
+        case .deactivate: change.from.active == false ? "put" : "deactivate"
+        case .reactivate: "reactivate"
+        case .delete: "delete"
+        case .update, .setRole, .setBrands: "put"
+        }
+        if change.kind == .deactivate, let id = change.mixerUserId {
+            // The roles are kept before they are stripped (reactivation = restore).
+            try store.keepInLedger(userId: id, state: change.from, at: now)
+        }
+        let intent = try store.journalBegin(runId: runId, planHash: planHash, change: change, step: firstStep, at: now)
+        do {
+            try await calls(change, intent: intent)
+            try store.journalMark(intent, status: .confirmed, at: clock())
+        } catch let error as MixerAIError {
+            if case .transport(let t) = error, t.outcomeUnknown, change.kind != .invite,
+               let id = change.mixerUserId, try await readBack(change, userId: id) {
+                try store.journalMark(intent, status: .confirmed, error: "ambiguous, proven applied by read-back", at: clock())
+                try after(change, userId: id, at: clock())
+                return
+            }
+            let status: Intent.Status = if case .ambiguous = error { .ambiguous } else { .failed }
+            try? store.journalMark(intent, status: status, error: "\(error)", at: clock())
+            throw error
+        }
+    }
+
+    func calls(_ change: Change, intent: Int64) async throws {
+        switch change.kind {
+        case .invite:
+            guard let email = change.email else { throw RunError("an invite without an email") }
+            let firstBrand = (change.to.brands ?? [:]).keys.sorted().first.flatMap { brandIdByName[$0] }
+            try store.journalMark(intent, status: .sent, at: clock())
+            let outcome = try await client.invite(InviteRequest(
+                email: email, role: (change.to.role ?? .viewer).rawValue, fullName: change.to.fullName,
+                jobTitle: change.to.jobTitle, company: change.to.company, brandId: firstBrand))
+            let (userId, adopted) = switch outcome {
+            case .invited(let id): (id, false)
+            case .adopted(let id): (id, true)
+            }
+            if let anchor = change.anchor { try store.link(anchor: anchor, userId: userId, email: email, at: clock()) }
+            try store.setPendingGrant(userId: userId, state: change.inviteGrant)
+            try store.journalMark(intent, status: .sent, step: "put", userId: userId, at: clock())
+            if change.inviteNeedsUpdate || adopted {
+                try await client.update(userId: userId, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
+                try store.setPendingGrant(userId: userId, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:]))
+            }
+        case .deactivate:
+            guard let id = change.mixerUserId else { throw RunError("an offboarding without an account id") }
+            if change.from.active != false {
+                try store.journalMark(intent, status: .sent, step: "deactivate", at: clock())
+                try await client.deactivate(userId: id)
+            }
+            try store.journalMark(intent, status: .sent, step: "put", at: clock())
+            let profile = accountsById[id]
+            var stripped = AccountState.offboarded
+            stripped.fullName = profile?.fullName ?? ""
+            stripped.jobTitle = profile?.jobTitle ?? ""
+            stripped.company = profile?.company ?? ""
+            try await client.update(userId: id, to: AccountMapping.update(stripped, brandIdByName: brandIdByName))
+            try after(change, userId: id, at: clock())
+        case .reactivate:
+            guard let id = change.mixerUserId else { throw RunError("a reactivation without an account id") }
+            try store.journalMark(intent, status: .sent, step: "reactivate", at: clock())
+            try await client.reactivate(userId: id)
+            try store.journalMark(intent, status: .sent, step: "put", at: clock())
+            try await client.update(userId: id, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
+            try after(change, userId: id, at: clock())
+        case .delete:
+            guard let id = change.mixerUserId else { throw RunError("a deletion without an account id") }
+            try store.journalMark(intent, status: .sent, step: "delete", at: clock())
+            try await client.delete(userId: id)
+            try after(change, userId: id, at: clock())
+        case .update, .setRole, .setBrands:
+            guard let id = change.mixerUserId else { throw RunError("an update without an account id") }
+            try store.journalMark(intent, status: .sent, step: "put", at: clock())
+            try await client.update(userId: id, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
+            if accountsById[id]?.pending == true {
+                try store.setPendingGrant(userId: id, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:]))
+            }
+        }
+    }
+
+    /// The local state that follows a confirmed change.
+    func after(_ change: Change, userId: String, at: Date) throws {
+        switch change.kind {
+        case .deactivate: try store.recordDeactivation(userId: userId, approved: approved, at: at)
+        case .reactivate: try store.clearLedger(userId: userId)
+        case .delete:
+            try store.unlink(userId: userId)
+            try store.clearLedger(userId: userId)
+        default: break
+        }
+    }
+
+    /// Decision 11: an ambiguous write is read back through the list (never `{id}`, which spends budget).
+    func readBack(_ change: Change, userId: String) async throws -> Bool {
+        let users = try await client.listUsers()
+        guard let user = users.first(where: { $0.id == userId }) else { return change.kind == .delete }
+        return Recovery.shows(AccountMapping.account(user), change)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Reconcile
+import Report
+
+/// The plan file `plan` writes and `apply PLAN` reads: the hash, the changes, and when and from what it was made.
+public struct PlanFile: Codable, Sendable {
+    public var formatVersion = 1
+    public var planHash: String
+    public var runId: String
+    public var createdAt: String
+    public var held: Bool
+    public var changes: [Change]
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", planHash = "plan_hash", runId = "run_id", createdAt = "created_at", held, changes
+    }
+
+    public static func load(_ path: String) throws -> PlanFile {
+        guard let data = FileManager.default.contents(atPath: path) else { throw RunError("cannot read the plan file \(path)") }
+        do { return try JSONDecoder().decode(PlanFile.self, from: data) } catch {
+            throw RunError("\(path) is not a mixer-sync plan file: \(error)")
+        }
+    }
+
+    func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        try ReportWriter.atomicWrite(try encoder.encode(self), to: path)
+    }
+}
+
+/// A run that could not be carried out (bad plan file, lock held, state unreadable …).
+public struct RunError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Run ids: the start time in UTC and four random hex digits (`2026-11-29T10:15:00Z-3f2a`).
+enum RunID {
+    static func make(_ now: Date) -> String {
+        RunReport.iso(now) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+    }
+}

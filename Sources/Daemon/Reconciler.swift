@@ -1,0 +1,336 @@
+import Config
+import Directory
+import Foundation
+import LDAPClient
+import MixerAI
+import Reconcile
+import Report
+import Secrets
+import State
+
+/// One reconcile run end to end (product.md §2–§4): read the directory and MixerAI, resolve unfinished intents,
+/// plan, judge the gates, then either write the plan (dry run) or apply it within the write budget; a report for
+/// every run. The edges act; every decision is the pure core's.
+public struct Reconciler: Sendable {
+    public enum Mode: String, Sendable { case dryRun = "dry-run", apply }
+
+    /// What a run produced: its report, where the report went, and the command's exit code (interfaces.md).
+    public struct Outcome: Sendable {
+        public var report: RunReport
+        public var exitCode: Int32
+        public var reportPaths: [String]
+    }
+
+    public let config: MixerSyncConfig
+    let clock: @Sendable () -> Date
+    /// The longest mixer-sync waits for MixerAI's write window to reset inside one run; beyond it the rest of the
+    /// queue is left in escrow for the next run (50 writes an hour make waiting an hour pointless for a CLI run).
+    public var maxBudgetWait: TimeInterval = 60
+    /// Progress lines for people (stderr from the CLI); never secrets.
+    public var log: @Sendable (String) -> Void = { _ in }
+
+    public init(config: MixerSyncConfig, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.config = config
+        self.clock = clock
+    }
+
+    // MARK: - Commands
+
+    /// `plan`: a dry run. Exit 0 in sync, 2 changes pending, 3 held, 1 error.
+    public func plan(out: String? = nil) async -> Outcome {
+        await run(.dryRun, planPath: nil, out: out)
+    }
+
+    /// `apply [PLAN]`. Exit 0 applied or nothing to do, 3 held, 4 applied with items left in escrow, 1 error.
+    public func apply(planPath: String? = nil) async -> Outcome {
+        await run(.apply, planPath: planPath, out: nil)
+    }
+
+    /// `explain WHO`: nil when WHO names nobody. Reads both sides; writes nothing.
+    public func explain(_ who: String) async throws -> [String]? {
+        let store = try StateStore(directory: config.state.directory)
+        let snapshot = try await readDirectory()
+        let (client, users, brands) = try await readMixerAI()
+        _ = client
+        let input = try planInput(snapshot: snapshot, users: users, brands: brands, store: store, now: clock())
+        let plan = Planner.plan(input, normalize: Self.normalizeDN)
+        return Explainer.explain(who, input: input, plan: plan, normalize: Self.normalizeDN)
+    }
+
+    static func normalizeDN(_ dn: String) -> String { DistinguishedName.normalize(dn) }
+
+    // MARK: - The run
+
+    func run(_ mode: Mode, planPath: String?, out: String?) async -> Outcome {
+        let started = clock()
+        let runId = RunID.make(started)
+        var timings: [String: Int] = [:]
+        var warnings = config.warnings
+        let store: StateStore
+        let lock: StateLock
+        do {
+            lock = try StateLock(directory: config.state.directory)
+            store = try StateStore(directory: config.state.directory)
+        } catch {
+            return finish(errorReport(runId, mode, started, "\(error)", snapshot: nil), store: nil, exit: 1)
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        // 1. The directory. A failed read is an error; a partial one holds the plan (decision 10).
+        let directoryStart = clock()
+        let snapshot: DirectorySnapshot
+        do {
+            snapshot = try await readDirectory()
+        } catch let failure as SnapshotFailure {
+            timings["directory_ms"] = ms(since: directoryStart)
+            let summary = RunReport.Snapshot(complete: false, entries: failure.entriesRead, people: 0, inScope: 0,
+                                             pages: failure.pagesRead, searches: failure.searches.map(\.ldapsearch),
+                                             error: failure.message)
+            if failure.stage == .failed {
+                var report = errorReport(runId, mode, started, "directory read failed: \(failure.message)", snapshot: summary)
+                report.timings = timings
+                return finish(report, store: store, exit: 1)
+            }
+            let verdicts = Gates.evaluate(GateInput(incompleteRead: failure.message, inScopePeople: failure.entriesRead), policy: config.policy)
+            var report = RunReport(runId: runId, mode: mode.rawValue, outcome: "held", planHash: nil, startedAt: started,
+                                   finishedAt: clock(), snapshot: summary, gates: verdicts, timings: timings,
+                                   errors: ["incomplete directory read: \(failure.message)"], warnings: warnings)
+            report.timings["total_ms"] = ms(since: started)
+            return finish(report, store: store, exit: 3)
+        } catch {
+            return finish(errorReport(runId, mode, started, "directory read failed: \(error)", snapshot: nil), store: store, exit: 1)
+        }
+        timings["directory_ms"] = ms(since: directoryStart)
+        log("directory: \(snapshot.proof.entries) entries, \(snapshot.people.count) people, \(snapshot.proof.pages) pages")
+
+        // 2. MixerAI: every user and brand (the list bucket, no write budget).
+        let mixerStart = clock()
+        let client: MixerAIClient
+        var users: [MixerUser]
+        let brands: [MixerBrand]
+        do {
+            (client, users, brands) = try await readMixerAI()
+        } catch {
+            var report = errorReport(runId, mode, started, "MixerAI: \(error)", snapshot: Self.summary(snapshot, inScope: 0))
+            report.timings = timings
+            return finish(report, store: store, exit: 1)
+        }
+        timings["mixerai_ms"] = ms(since: mixerStart)
+        log("mixerai: \(users.count) users, \(brands.count) brands")
+
+        // 3. Unfinished intents of an earlier run are settled from this read before anything new (crash safety).
+        do {
+            let unfinished = try store.unfinishedIntents()
+            if !unfinished.isEmpty {
+                let notes = try Recovery.resolve(unfinished, users: users, store: store, now: clock())
+                warnings += notes
+                for note in notes { log(note) }
+            }
+        } catch {
+            return finish(errorReport(runId, mode, started, "state: \(error)", snapshot: Self.summary(snapshot, inScope: 0)),
+                          store: store, exit: 1)
+        }
+
+        // 4. Plan and gates.
+        let planStart = clock()
+        let now = clock()
+        let input: PlanInput
+        do {
+            input = try planInput(snapshot: snapshot, users: users, brands: brands, store: store, now: now)
+        } catch {
+            return finish(errorReport(runId, mode, started, "state: \(error)", snapshot: Self.summary(snapshot, inScope: 0)),
+                          store: store, exit: 1)
+        }
+        let plan = Planner.plan(input, normalize: Self.normalizeDN)
+        let hash = PlanHash.of(plan.changes)
+        let inScope = Self.inScope(input)
+        let accountsById = Dictionary(input.accounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let linkedIds = Set(input.links.values)
+        let emails = Set(input.people.compactMap(\.email))
+        let managedActive = input.accounts.filter { $0.active && (linkedIds.contains($0.id) || ($0.email.map(emails.contains) ?? false)) }.count
+        let missingGroups = snapshot.problems.compactMap { p -> String? in
+            if case .missingRoleGroup(let dn) = p { return dn } else { return nil }
+        }
+        let gateInput: GateInput
+        do {
+            gateInput = GateInput(inScopePeople: inScope, lastGoodInScopePeople: try store.lastGoodInScope(),
+                                  plannedDeactivations: plan.deactivations + plan.deletions,
+                                  recentDeactivations: try store.deactivations(since: now.addingTimeInterval(-86400)),
+                                  managedActiveAccounts: managedActive, plannedDowngrades: plan.downgrades,
+                                  missingRoleGroups: missingGroups)
+        } catch {
+            return finish(errorReport(runId, mode, started, "state: \(error)", snapshot: Self.summary(snapshot, inScope: inScope)),
+                          store: store, exit: 1)
+        }
+        let verdicts = Gates.evaluate(gateInput, policy: config.policy)
+        let holds = Gates.holds(verdicts)
+        let approved = holds && ((try? store.isApproved(planHash: hash)) ?? false)
+        timings["plan_ms"] = ms(since: planStart)
+        try? store.recordGates(runId: runId, planHash: hash, held: holds && !approved, verdicts: verdicts,
+                               changes: plan.changes.count, at: now)
+        let audit = Audit.compute(accounts: input.accounts, plan: plan, policy: config.policy, now: now)
+        let budget = await client.budget
+        let queueInfo = Self.queue(plan, budget: budget, now: now)
+
+        func report(_ outcome: String, items: [RunReport.Item], errors: [String] = [], planFile: String? = nil) -> RunReport {
+            var r = RunReport(runId: runId, mode: mode.rawValue, outcome: outcome, planHash: hash, startedAt: started,
+                              finishedAt: clock(), snapshot: Self.summary(snapshot, inScope: inScope),
+                              mixerai: ["users": users.count, "brands": brands.count, "active": input.accounts.filter(\.active).count,
+                                        "managed_active": managedActive],
+                              gates: verdicts, approvedBy: approved ? hash : nil, changes: items,
+                              conflicts: RunReport.conflicts(plan.conflicts), manualActions: RunReport.manual(plan.manualActions),
+                              problems: RunReport.problems(snapshot.problems), audit: audit, queue: queueInfo,
+                              timings: timings, errors: errors, warnings: warnings, planFile: planFile)
+            r.timings["total_ms"] = ms(since: started)
+            return r
+        }
+
+        // 5a. Dry run: the plan file and the report.
+        if mode == .dryRun {
+            let path = out ?? config.state.directory + "/plans/\(runId).json"
+            let file = PlanFile(planHash: hash, runId: runId, createdAt: RunReport.iso(now), held: holds && !approved,
+                                changes: plan.queue)
+            var errors: [String] = []
+            do {
+                try file.write(to: path)
+                if out == nil { try file.write(to: config.state.directory + "/plans/latest.json") }
+            } catch { errors.append("cannot write the plan file: \(error)") }
+            try? store.recordSnapshot(runId: runId, inScope: inScope, people: snapshot.people.count, good: false, at: now)
+            let items = plan.queue.map { RunReport.Item($0) }
+            let outcome = holds && !approved ? "held" : plan.changes.isEmpty ? "in-sync" : "changes"
+            let exit: Int32 = !errors.isEmpty ? 1 : outcome == "held" ? 3 : outcome == "changes" ? 2 : 0
+            return finish(report(errors.isEmpty ? outcome : "error", items: items, errors: errors, planFile: path), store: store, exit: exit)
+        }
+
+        // 5b. Apply: a saved plan must still be the plan (same hash from a fresh read of both sides).
+        if let planPath {
+            do {
+                let saved = try PlanFile.load(planPath)
+                if saved.planHash != hash {
+                    let items = plan.queue.map { RunReport.Item($0, status: "skipped", statusReason: "the saved plan is out of date") }
+                    return finish(report("error", items: items, errors: [
+                        "refused: the directory or MixerAI changed since \(planPath) was made (its plan_hash \(saved.planHash), now \(hash)); run plan again",
+                    ], planFile: planPath), store: store, exit: 1)
+                }
+            } catch {
+                return finish(report("error", items: [], errors: ["\(error)"], planFile: planPath), store: store, exit: 1)
+            }
+        }
+        if holds && !approved {
+            let items = plan.queue.map { RunReport.Item($0, status: "skipped", statusReason: "held by a safety gate") }
+            return finish(report("held", items: items, planFile: planPath), store: store, exit: 3)
+        }
+        if approved { try? store.consumeApproval(planHash: hash, runId: runId, at: now) }
+        let applyStart = clock()
+        var applier = Applier(client: client, store: store, runId: runId, planHash: hash, approved: approved,
+                              brandIdByName: Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a }),
+                              accountsById: accountsById, maxBudgetWait: maxBudgetWait, clock: clock)
+        applier.log = log
+        let results = await applier.apply(plan.queue)
+        timings["apply_ms"] = ms(since: applyStart)
+        let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason) }
+        let left = items.filter { $0.status != "applied" }.count
+        try? store.recordSnapshot(runId: runId, inScope: inScope, people: snapshot.people.count, good: true, at: now)
+        let outcome = plan.changes.isEmpty ? "in-sync" : "applied"
+        return finish(report(outcome, items: items, planFile: planPath), store: store, exit: left > 0 ? 4 : 0)
+    }
+
+    // MARK: - Reading both sides
+
+    func readDirectory() async throws -> DirectorySnapshot {
+        let reader = DirectoryReader(settings: config.directory, passwordFile: config.directory.bindPasswordFile)
+        return try await reader.read(roleGroups: config.roles.map(\.group), now: clock())
+    }
+
+    func readMixerAI() async throws -> (MixerAIClient, [MixerUser], [MixerBrand]) {
+        guard let settings = config.mixerai else {
+            throw RunError("\(config.file): the [mixerai] section is required for this command")
+        }
+        let client = try MixerAIClient(connection: try MixerAISession.connection(settings, stateDirectory: config.state.directory))
+        _ = try await client.me()
+        let users = try await client.listUsers()
+        let brands = try await client.listBrands()
+        return (client, users, brands)
+    }
+
+    func planInput(snapshot: DirectorySnapshot, users: [MixerUser], brands: [MixerBrand], store: StateStore,
+                   now: Date) throws -> PlanInput {
+        let accounts = users.map(AccountMapping.account)
+        let ledger = try store.ledger()
+        let pending = Set(accounts.filter(\.pending).map(\.id))
+        try store.prunePendingGrants(keeping: pending)
+        return PlanInput(people: snapshot.people, accounts: accounts, links: try store.links(),
+                         brandNamesById: Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
+                         mappings: config.roles, policy: config.policy, serviceAccountEmail: config.mixerai?.serviceEmail,
+                         pendingGrants: try store.pendingGrants(), ledger: ledger.states, offboardedAt: ledger.offboardedAt,
+                         now: now)
+    }
+
+    // MARK: - Figures
+
+    /// People who are not leavers and whom a role mapping provisions (the shrink gate's base).
+    static func inScope(_ input: PlanInput) -> Int {
+        var memo: [[GroupMembership]: Bool] = [:]
+        var count = 0
+        for p in input.people where !p.isLeaver {
+            let provisioned = memo[p.groups] ?? {
+                let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
+                                             normalize: normalizeDN)
+                return r.isProvisioned || r.adminWithheld
+            }()
+            memo[p.groups] = provisioned
+            if provisioned { count += 1 }
+        }
+        return count
+    }
+
+    static func summary(_ s: DirectorySnapshot, inScope: Int) -> RunReport.Snapshot {
+        RunReport.Snapshot(complete: true, entries: s.proof.entries, people: s.people.count, inScope: inScope,
+                           pages: s.proof.pages, searches: s.proof.searches.map(\.ldapsearch), server: s.proof.server)
+    }
+
+    /// The queue's writes and how long they take under the budget (decision 12).
+    static func queue(_ plan: Plan, budget: WriteBudget, now: Date) -> RunReport.Queue {
+        let writes = plan.writes
+        let limit = budget.limit ?? 50
+        let left = budget.remaining ?? limit
+        var eta = 0
+        if writes > left {
+            let untilReset = max(0, Int((budget.resetAt ?? now.addingTimeInterval(3600)).timeIntervalSince(now)))
+            let windows = (writes - left + limit - 1) / limit
+            eta = untilReset + (windows - 1) * 3600
+        }
+        return RunReport.Queue(writes: writes, writeLimit: budget.limit, writesLeft: budget.remaining,
+                               resetsAt: budget.resetAt.map(RunReport.iso), etaSeconds: writes == 0 ? 0 : eta)
+    }
+
+    func ms(since start: Date) -> Int { Int(clock().timeIntervalSince(start) * 1000) }
+
+    func errorReport(_ runId: String, _ mode: Mode, _ started: Date, _ message: String, snapshot: RunReport.Snapshot?) -> RunReport {
+        var r = RunReport(runId: runId, mode: mode.rawValue, outcome: "error", planHash: nil, startedAt: started, finishedAt: clock(),
+                          snapshot: snapshot ?? RunReport.Snapshot(complete: false, entries: 0, people: 0, inScope: 0, pages: 0, searches: []),
+                          errors: [message], warnings: config.warnings)
+        r.timings["total_ms"] = ms(since: started)
+        return r
+    }
+
+    /// Writes the report, records the run, and hands back the exit code.
+    func finish(_ report: RunReport, store: StateStore?, exit: Int32) -> Outcome {
+        var report = report
+        var paths: [String] = []
+        let writer = ReportWriter(directory: config.report.directory,
+                                  formats: config.report.formats.compactMap { ReportWriter.Format(rawValue: $0.rawValue) },
+                                  keep: config.report.keep)
+        do {
+            paths = try writer.write(report)
+        } catch {
+            report.errors.append("cannot write the report: \(error)")
+        }
+        try? store?.recordRun(RunRecord(
+            runId: report.runId, at: clock(), mode: report.mode, outcome: report.outcome, planHash: report.planHash,
+            changes: report.changes.count, applied: report.counts["applied"] ?? 0,
+            escrow: (report.counts["escrow"] ?? 0) + (report.counts["failed"] ?? 0), report: paths.first,
+            durationMs: report.timings["total_ms"] ?? 0, error: report.errors.first))
+        return Outcome(report: report, exitCode: paths.isEmpty && exit == 0 ? 1 : exit, reportPaths: paths)
+    }
+}

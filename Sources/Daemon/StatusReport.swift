@@ -1,0 +1,59 @@
+import Config
+import Foundation
+import Report
+import State
+
+/// What `status` shows: the last runs, the items left in escrow by the last apply, held plans awaiting approval,
+/// and the write queue and budget as the last report saw them.
+public struct StatusReport: Codable, Sendable {
+    public struct Held: Codable, Sendable { public var planHash: String; public var at: String; public var changes: Int
+        enum CodingKeys: String, CodingKey { case planHash = "plan_hash", at, changes } }
+
+    public var runs: [RunRecord]
+    public var escrow: [RunReport.Item]
+    public var pendingOffboard: [RunReport.Item]
+    public var held: [Held]
+    public var queue: RunReport.Queue?
+
+    enum CodingKeys: String, CodingKey { case runs, escrow, pendingOffboard = "pending_offboard", held, queue }
+
+    public static func read(config: MixerSyncConfig) throws -> StatusReport {
+        let store = try StateStore(directory: config.state.directory)
+        var latest: RunReport?
+        if let data = FileManager.default.contents(atPath: config.report.directory + "/latest.json") {
+            latest = try? JSONDecoder().decode(RunReport.self, from: data)
+        }
+        return StatusReport(runs: try store.recentRuns(limit: 10),
+                            escrow: latest?.changes.filter { $0.status == "escrow" || $0.status == "failed" } ?? [],
+                            pendingOffboard: latest?.pendingOffboard ?? [],
+                            held: try store.heldPlans().map { Held(planHash: $0.hash, at: RunReport.iso($0.at), changes: $0.changes) },
+                            queue: latest?.queue)
+    }
+
+    public func json() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        return try e.encode(self)
+    }
+
+    public func text() -> String {
+        var lines: [String] = []
+        for item in pendingOffboard { lines.append("PENDING OFFBOARD: \(item.email ?? item.mixerUserId ?? "?") (\(item.status))") }
+        lines.append("last runs:")
+        if runs.isEmpty { lines.append("  none yet") }
+        for r in runs {
+            lines.append("  \(r.runId) \(r.mode) \(r.outcome) changes \(r.changes) applied \(r.applied) escrow \(r.escrow)"
+                         + (r.error.map { " — \($0)" } ?? ""))
+        }
+        lines.append("escrow (\(escrow.count)):")
+        for item in escrow { lines.append("  \(item.kind) \(item.email ?? item.mixerUserId ?? "?"): \(item.statusReason ?? item.status)") }
+        lines.append("held plans awaiting approval (\(held.count)):")
+        for h in held { lines.append("  \(h.planHash) at \(h.at), \(h.changes) changes") }
+        if let q = queue {
+            lines.append("write queue: \(q.writes) writes, \(q.writesLeft.map(String.init) ?? "?") of \(q.writeLimit.map(String.init) ?? "?") left"
+                         + (q.etaSeconds.map { ", ETA \($0) s" } ?? ""))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import Reconcile
+
+/// One journaled intent: a change mixer-sync is about to make, written before its first MixerAI call and moved
+/// through planned → sent → confirmed / failed / ambiguous. After a crash, rows still planned, sent or ambiguous
+/// are resolved by reading MixerAI back before anything new is done.
+public struct Intent: Sendable, Equatable {
+    public enum Status: String, Sendable { case planned, sent, confirmed, failed, ambiguous }
+
+    public var id: Int64
+    public var runId: String
+    public var planHash: String
+    public var change: Change
+    /// The call in flight or last made: invite, put, deactivate, reactivate, delete.
+    public var step: String
+    public var status: Status
+    /// The MixerAI id once known (an invite learns it from the answer or the read-back).
+    public var userId: String?
+    public var error: String?
+}
+
+extension StateStore {
+    public func journalBegin(runId: String, planHash: String, change: Change, step: String, at: Date) throws -> Int64 {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO journal (run_id, plan_hash, kind, anchor, email, user_id, change, step, status, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)
+                """, arguments: [runId, planHash, change.kind.rawValue, change.anchor, change.email, change.mixerUserId,
+                                 try Self.encode(change), step, at.timeIntervalSince1970, at.timeIntervalSince1970])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func journalMark(_ id: Int64, status: Intent.Status, step: String? = nil, userId: String? = nil,
+                            error: String? = nil, at: Date) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                UPDATE journal SET status = ?, step = COALESCE(?, step), user_id = COALESCE(?, user_id),
+                    error = ?, updated_at = ? WHERE id = ?
+                """, arguments: [status.rawValue, step, userId, error, at.timeIntervalSince1970, id])
+        }
+    }
+
+    /// Intents a crash or an ambiguous answer left unresolved, oldest first.
+    public func unfinishedIntents() throws -> [Intent] {
+        try intents(where: "status IN ('planned', 'sent', 'ambiguous')")
+    }
+
+    public func intents(runId: String) throws -> [Intent] {
+        try intents(where: "run_id = ?", [runId])
+    }
+
+    func intents(where condition: String, _ arguments: StatementArguments = []) throws -> [Intent] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM journal WHERE \(condition) ORDER BY id", arguments: arguments).map { row in
+                Intent(id: row["id"], runId: row["run_id"], planHash: row["plan_hash"],
+                       change: try Self.decode(Change.self, row["change"]), step: row["step"],
+                       status: Intent.Status(rawValue: row["status"]) ?? .failed, userId: row["user_id"], error: row["error"])
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import Reconcile
+
+/// mixer-sync's local state in SQLite (`state.sqlite` under the state directory, WAL): links between directory
+/// anchors and MixerAI ids, the role ledger of offboarded accounts, what pending invites will grant, the journal
+/// of intents, gate history, approvals, the last good snapshot's figures, the rolling deactivation window, runs.
+/// Every method is one transaction.
+public final class StateStore: Sendable {
+    let db: DatabaseQueue
+    public let path: String
+
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        path = directory + "/state.sqlite"
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL") }
+        do {
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator.migrate(db)
+        } catch {
+            throw StateError("cannot open the state database \(path): \(error)")
+        }
+        chmod(path, 0o600)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE link (anchor TEXT PRIMARY KEY, user_id TEXT NOT NULL, email TEXT, linked_at REAL NOT NULL);
+                CREATE INDEX link_user ON link(user_id);
+                CREATE TABLE ledger (user_id TEXT PRIMARY KEY, state TEXT NOT NULL, offboarded_at REAL NOT NULL);
+                CREATE TABLE pending_grant (user_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+                CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, plan_hash TEXT NOT NULL,
+                    kind TEXT NOT NULL, anchor TEXT, email TEXT, user_id TEXT, change TEXT NOT NULL, step TEXT NOT NULL,
+                    status TEXT NOT NULL, error TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+                CREATE INDEX journal_status ON journal(status);
+                CREATE TABLE gate_history (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, at REAL NOT NULL,
+                    plan_hash TEXT NOT NULL, held INTEGER NOT NULL, verdicts TEXT NOT NULL, changes INTEGER NOT NULL);
+                CREATE INDEX gate_hash ON gate_history(plan_hash);
+                CREATE TABLE approval (plan_hash TEXT PRIMARY KEY, approved_at REAL NOT NULL, used_at REAL, used_run TEXT);
+                CREATE TABLE snapshot (run_id TEXT PRIMARY KEY, at REAL NOT NULL, in_scope INTEGER NOT NULL,
+                    people INTEGER NOT NULL, good INTEGER NOT NULL);
+                CREATE TABLE deactivation (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user_id TEXT NOT NULL,
+                    approved INTEGER NOT NULL);
+                CREATE TABLE run (run_id TEXT PRIMARY KEY, at REAL NOT NULL, mode TEXT NOT NULL, outcome TEXT NOT NULL,
+                    plan_hash TEXT, changes INTEGER NOT NULL, applied INTEGER NOT NULL, escrow INTEGER NOT NULL,
+                    report TEXT, duration_ms INTEGER NOT NULL, error TEXT);
+                """)
+        }
+        return m
+    }
+
+    // MARK: - Links
+
+    /// anchor → MixerAI user id.
+    public func links() throws -> [String: String] {
+        try db.read { db in
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT anchor, user_id FROM link") { out[row["anchor"]] = row["user_id"] }
+            return out
+        }
+    }
+
+    public func link(anchor: String, userId: String, email: String?, at: Date) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO link (anchor, user_id, email, linked_at) VALUES (?, ?, ?, ?)",
+                           arguments: [anchor, userId, email, at.timeIntervalSince1970])
+        }
+    }
+
+    /// Forgets the links to an account MixerAI no longer has (deleted).
+    public func unlink(userId: String) throws {
+        try db.write { db in try db.execute(sql: "DELETE FROM link WHERE user_id = ?", arguments: [userId]) }
+    }
+
+    // MARK: - Ledger (roles kept at offboarding) and pending grants
+
+    public func ledger() throws -> (states: [String: AccountState], offboardedAt: [String: Date]) {
+        try db.read { db in
+            var states: [String: AccountState] = [:]
+            var at: [String: Date] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT user_id, state, offboarded_at FROM ledger") {
+                let id: String = row["user_id"]
+                states[id] = try Self.decode(AccountState.self, row["state"])
+                at[id] = Date(timeIntervalSince1970: row["offboarded_at"])
+            }
+            return (states, at)
+        }
+    }
+
+    /// Keeps the roles an account held before offboarding (the first record wins: re-offboarding a stripped
+    /// account must not overwrite the real roles with "viewer, no brands").
+    public func keepInLedger(userId: String, state: AccountState, at: Date) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO ledger (user_id, state, offboarded_at) VALUES (?, ?, ?)",
+                           arguments: [userId, try Self.encode(state), at.timeIntervalSince1970])
+        }
+    }
+
+    public func clearLedger(userId: String) throws {
+        try db.write { db in try db.execute(sql: "DELETE FROM ledger WHERE user_id = ?", arguments: [userId]) }
+    }
+
+    public func pendingGrants() throws -> [String: AccountState] {
+        try db.read { db in
+            var out: [String: AccountState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT user_id, state FROM pending_grant") {
+                out[row["user_id"]] = try Self.decode(AccountState.self, row["state"])
+            }
+            return out
+        }
+    }
+
+    public func setPendingGrant(userId: String, state: AccountState) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO pending_grant (user_id, state) VALUES (?, ?)",
+                           arguments: [userId, try Self.encode(state)])
+        }
+    }
+
+    /// Drops the grants of accounts that are no longer pending invites.
+    public func prunePendingGrants(keeping ids: Set<String>) throws {
+        let known = try pendingGrants().keys
+        try db.write { db in
+            for id in known where !ids.contains(id) {
+                try db.execute(sql: "DELETE FROM pending_grant WHERE user_id = ?", arguments: [id])
+            }
+        }
+    }
+
+    // MARK: - JSON columns
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
+
+/// A state database that cannot be opened or read.
+public struct StateError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
