@@ -48,7 +48,8 @@ public struct Plan: Sendable, Equatable {
     /// Accounts no directory person accounts for (reported; deactivated only with `unlinked = "deactivate"`).
     public var unlinked: [String]
 
-    public var deactivations: Int { changes.filter { $0.kind == .deactivate }.count }
+    /// Offboardings of accounts that are active now (stripping an already deactivated account deactivates nobody).
+    public var deactivations: Int { changes.filter { $0.kind == .deactivate && $0.from.active != false }.count }
     /// Deletions (after `delete_after_days`): they count against the deactivation gates too.
     public var deletions: Int { changes.filter { $0.kind == .delete }.count }
     /// Changes that lower a global role; offboardings are counted by the deactivation gates instead.
