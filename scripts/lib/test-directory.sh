@@ -20,6 +20,7 @@ start_test_directory() {
   printf 'mixer-sync-test-password\n' > "$work/bind-password"
   printf 'limited-test-password\n' > "$work/limited-password"
   printf 'not-the-password\n' > "$work/wrong-password"
+  printf 'admin-test-password' > "$work/admin-password"   # the rootdn: end-to-end tests write their own subtrees
   chmod 600 "$work"/*-password
 
   export MIXER_SYNC_TEST_DIR="$work"
