@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C interop: one system-library target per C library, each a modulemap + one shim.h.
@@ -64,7 +65,9 @@ let package = Package(
         // The diff engine alone at 10k / 100k / 1M (Benchmarks/diff.sh).
         .executableTarget(name: "diff-bench", dependencies: ["Reconcile"], path: "Benchmarks/DiffBench"),
 
-        .testTarget(name: "ReconcileTests", dependencies: ["Reconcile"]),
+        .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "StateTests", dependencies: ["State", "Reconcile"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Reconcile"]),
         .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient", "CCurl"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Directory", "Secrets"]),

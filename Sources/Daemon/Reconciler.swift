@@ -221,6 +221,9 @@ public struct Reconciler: Sendable {
             return finish(report("held", items: items, planFile: planPath), store: store, exit: 3)
         }
         if approved { try? store.consumeApproval(planHash: hash, runId: runId, at: now) }
+        for (anchor, id) in plan.adoptions {
+            try? store.link(anchor: anchor, userId: id, email: accountsById[id]?.email, at: now)
+        }
         let applyStart = clock()
         var applier = Applier(client: client, store: store, runId: runId, planHash: hash, approved: approved,
                               brandIdByName: Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a }),

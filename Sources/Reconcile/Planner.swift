@@ -47,6 +47,18 @@ public struct Plan: Sendable, Equatable {
     public var manualActions: [ManualAction]
     /// Accounts no directory person accounts for (reported; deactivated only with `unlinked = "deactivate"`).
     public var unlinked: [String]
+    /// First adoptions (invariant 6): in-scope people matched to an account by email, to be linked (anchor →
+    /// account id) when the plan is applied, so that later absence from the directory counts as evidence.
+    public var adoptions: [String: String] = [:]
+
+    public init(changes: [Change], conflicts: [Matching.Conflict], manualActions: [ManualAction], unlinked: [String],
+                adoptions: [String: String] = [:]) {
+        self.changes = changes
+        self.conflicts = conflicts
+        self.manualActions = manualActions
+        self.unlinked = unlinked
+        self.adoptions = adoptions
+    }
 
     /// Offboardings of accounts that are active now (stripping an already deactivated account deactivates nobody).
     public var deactivations: Int { changes.filter { $0.kind == .deactivate && $0.from.active != false }.count }
@@ -79,6 +91,7 @@ public enum Planner {
 
         var changes: [Change] = []
         var manual: [ManualAction] = []
+        var adoptions: [String: String] = [:]
 
         func current(_ a: Account) -> AccountState {
             AccountState(active: a.active, role: a.globalRole,
@@ -177,6 +190,7 @@ public enum Planner {
                 continue  // matched by email only and out of scope: left exactly as it is
             }
             guard !isProtected(a) else { continue }
+            if pair.how == .email { adoptions[p.anchor] = a.id }
             if r.global != .admin { appAdminStays(a, "the directory grants \(r.global?.rawValue ?? "no role")") }
             func reasons() -> [String] {
                 ["\(p.dn) (anchor \(p.anchor))", "matched by \(pair.how.rawValue)"] + p.rules.map { "rule \($0)" } + r.reasons
@@ -283,6 +297,7 @@ public enum Planner {
             }
             kept.append(change)
         }
-        return Plan(changes: kept, conflicts: matching.conflicts, manualActions: manual, unlinked: unlinked.sorted())
+        return Plan(changes: kept, conflicts: matching.conflicts, manualActions: manual, unlinked: unlinked.sorted(),
+                    adoptions: adoptions)
     }
 }

@@ -75,7 +75,7 @@ import Testing
     @Test func leavingEveryMappedGroupOffboardsALinkedAccount() {
         let p = plan([person("a1", "ann@x.com", groups: [])], [account("m1", "ann@x.com"), admin], links: ["a1": "m1"])
         #expect(kinds(p) == ["deactivate a1"])
-        #expect(p.changes[0].reasons.last == "left every mapped group")
+        #expect(p.changes[0].reasons.contains("left every mapped group"))
     }
 
     @Test func anOutOfScopePersonMatchedByEmailIsLeftAlone() {
@@ -156,6 +156,6 @@ import Testing
         let p = plan([person("a1", "ann@x.com", leaver: [.accountLock]), person("a2", "ben@x.com", groups: ["cn=a-editors"])],
                      [account("m1", "ann@x.com"), account("m2", "ben@x.com", role: .admin), admin], links: ["a1": "m1", "a2": "m2"])
         #expect(p.deactivations == 1)
-        #expect(p.downgrades == 2, "editor → viewer on offboarding, admin → editor for the mover")
+        #expect(p.downgrades == 1, "admin → editor for the mover; the offboarding counts as a deactivation")
     }
 }
