@@ -3,7 +3,7 @@
 public enum Explainer {
     /// nil when WHO (an email or an anchor) names neither a directory person nor a MixerAI account.
     public static func explain(_ who: String, input: PlanInput, plan: Plan,
-                               normalize: (String) -> String = { $0.lowercased() }) -> [String]? {
+                               normalize: @escaping @Sendable (String) -> String = { $0.lowercased() }) -> [String]? {
         let email = EmailAddress.normalize(who)
         let people = input.people.filter { $0.anchor == who || ($0.email != nil && $0.email == email) }
         var accounts = input.accounts.filter { $0.email != nil && $0.email == email }

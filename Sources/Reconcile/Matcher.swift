@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// Pairs directory people with MixerAI accounts: first by the stored link (anchor → account id), then by
 /// normalised email. Ambiguity is a conflict, never a guess: the people involved get no invite, no change and
 /// no deactivation.
@@ -46,45 +49,49 @@ public struct Matching: Sendable, Equatable {
 
 public enum Matcher {
     public static func match(people: [Person], accounts: [Account], links: [String: String]) -> Matching {
-        match(people: people, accounts: accounts, links: links, accountIndexById: indexById(accounts))
+        var index = MatchIndex(people: people, accounts: accounts)
+        return match(people: people, accounts: accounts, links: links, index: &index)
     }
 
-    /// Account id → position in `accounts` (built once; the planner shares it with the matcher).
-    static func indexById(_ accounts: [Account]) -> [String: Int] {
-        var index: [String: Int] = [:]
-        index.reserveCapacity(accounts.count)
-        for (i, a) in accounts.enumerated() { index[a.id] = i }
-        return index
-    }
-
-    static func match(people: [Person], accounts: [Account], links: [String: String],
-                      accountIndexById: [String: Int]) -> Matching {
-        var accountByEmail: [String: Int] = [:]
-        accountByEmail.reserveCapacity(accounts.count)
-        var duplicateAccountEmails: [String: [String]] = [:]
-        for (i, a) in accounts.enumerated() {
-            guard let e = a.email else { continue }
-            if let first = accountByEmail[e] {
-                duplicateAccountEmails[e, default: [accounts[first].id]].append(a.id)
-            } else {
-                accountByEmail[e] = i
+    static func match(people: [Person], accounts: [Account], links: [String: String], index: inout MatchIndex) -> Matching {
+        // Stored links, resolved once per link (not once per person), in two halves on two cores: person position →
+        // account position, which accounts are linked at all, and links whose anchor is absent from this snapshot.
+        var linkedAccount = [Int32](repeating: -1, count: people.count)
+        var linked = [Bool](repeating: false, count: accounts.count)
+        let halves = ResultBox<[(linked: [Int32], absent: [(String, Int)])]>()
+        halves.value = [([], []), ([], [])]
+        let middle = links.index(links.startIndex, offsetBy: links.count / 2)
+        let lookup = index
+        linkedAccount.withUnsafeMutableBufferPointer { personToAccount in
+            let out = UnsafeSendable(personToAccount)
+            DispatchQueue.concurrentPerform(iterations: 2) { half in
+                var linkedHere: [Int32] = []
+                var absentHere: [(String, Int)] = []
+                for (anchor, id) in links[half == 0 ? links.startIndex..<middle : middle..<links.endIndex] {
+                    guard let ai = lookup.account(id: id, accounts) else { continue }
+                    linkedHere.append(ai)
+                    if let pi = lookup.person(anchor: anchor, people) {
+                        out.buffer[Int(pi)] = ai  // anchors are unique keys: each half writes its own positions
+                    } else {
+                        absentHere.append((anchor, Int(ai)))
+                    }
+                }
+                halves.set(half, (linkedHere, absentHere))
             }
         }
-        var personByEmail: [String: String] = [:]
-        personByEmail.reserveCapacity(people.count)
-        var duplicatePeopleEmails: [String: [String]] = [:]
-        for p in people {
-            guard let e = p.email else { continue }
-            if let first = personByEmail[e] {
-                duplicatePeopleEmails[e, default: [first]].append(p.anchor)
-            } else {
-                personByEmail[e] = p.anchor
-            }
+        for half in halves.value! {
+            for ai in half.linked { linked[Int(ai)] = true }
+            index.absentLinks += half.absent
         }
-        var anchorByAccount = [String?](repeating: nil, count: accounts.count)
-        for (anchor, id) in links {
-            guard let i = accountIndexById[id] else { continue }
-            if anchorByAccount[i] == nil || anchor < anchorByAccount[i]! { anchorByAccount[i] = anchor }
+        // The anchors linked to an account, needed only when someone else's email matches a linked account (rare).
+        var ownersById: [String: [String]]?
+        func lowestOwner(of accountId: String) -> String? {
+            if ownersById == nil {
+                var owners: [String: [String]] = [:]
+                for (anchor, id) in links { owners[id, default: []].append(anchor) }
+                ownersById = owners
+            }
+            return ownersById?[accountId]?.min()
         }
 
         var pairs: [Matching.Pair] = []
@@ -94,41 +101,151 @@ public enum Matcher {
         var usedAccounts = [Bool](repeating: false, count: accounts.count)
         var unmatched: [String] = []
 
-        for (email, anchors) in duplicatePeopleEmails.sorted(by: { $0.key < $1.key }) {
+        for (email, anchors) in index.duplicatePeopleEmails.sorted(by: { $0.key < $1.key }) {
             conflicts.append(.duplicateEmail(email: email, anchors: anchors.sorted()))
             blocked.formUnion(anchors)
         }
-        for (email, ids) in duplicateAccountEmails.sorted(by: { $0.key < $1.key }) {
+        for (email, ids) in index.duplicateAccountEmails.sorted(by: { $0.key < $1.key }) {
             conflicts.append(.duplicateAccounts(email: email, accountIds: ids.sorted()))
         }
-        for pi in people.indices {
-            let anchor = people[pi].anchor
-            if !blocked.isEmpty && blocked.contains(anchor) { continue }
-            if let id = links[anchor], let ai = accountIndexById[id] {
-                pairs.append(.init(anchor: anchor, accountId: id, how: .link, personIndex: pi, accountIndex: ai))
-                usedAccounts[ai] = true
-                continue
+        var duplicate = [Bool](repeating: false, count: people.count)
+        for pi in index.duplicatePeople { duplicate[pi] = true }
+        people.withUnsafeBufferPointer { people in
+            accounts.withUnsafeBufferPointer { accounts in
+                for pi in people.indices {
+                    if duplicate[pi] { continue }
+                    let linkedTo = Int(linkedAccount[pi])
+                    if linkedTo >= 0 {
+                        pairs.append(.init(anchor: people[pi].anchor, accountId: accounts[linkedTo].id, how: .link,
+                                           personIndex: pi, accountIndex: linkedTo))
+                        usedAccounts[linkedTo] = true
+                        continue
+                    }
+                    guard let email = people[pi].email, let found = index.account(email: email, accounts) else {
+                        unmatched.append(people[pi].anchor)
+                        index.unmatchedPeople.append(pi)
+                        continue
+                    }
+                    let ai = Int(found)
+                    guard index.duplicateAccountEmails[email] == nil else {
+                        blocked.insert(people[pi].anchor)
+                        continue
+                    }
+                    if linked[ai], let other = lowestOwner(of: accounts[ai].id), other != people[pi].anchor {
+                        conflicts.append(.emailOwnedByOtherLink(anchor: people[pi].anchor, email: email,
+                                                                accountId: accounts[ai].id, linkedAnchor: other))
+                        blocked.insert(people[pi].anchor)
+                        continue
+                    }
+                    pairs.append(.init(anchor: people[pi].anchor, accountId: accounts[ai].id, how: .email,
+                                       personIndex: pi, accountIndex: ai))
+                    usedAccounts[ai] = true
+                }
             }
-            guard let email = people[pi].email, let ai = accountByEmail[email] else {
-                unmatched.append(anchor)
-                continue
-            }
-            guard duplicateAccountEmails[email] == nil else {
-                blocked.insert(anchor)
-                continue
-            }
-            if let other = anchorByAccount[ai], other != anchor {
-                conflicts.append(.emailOwnedByOtherLink(anchor: anchor, email: email, accountId: accounts[ai].id,
-                                                        linkedAnchor: other))
-                blocked.insert(anchor)
-                continue
-            }
-            pairs.append(.init(anchor: anchor, accountId: accounts[ai].id, how: .email, personIndex: pi, accountIndex: ai))
-            usedAccounts[ai] = true
         }
-        pairs.sort { $0.anchor < $1.anchor }
+        index.usedAccounts = usedAccounts
         let unmatchedAccounts = accounts.indices.filter { !usedAccounts[$0] }.map { accounts[$0].id }.sorted()
         return Matching(pairs: pairs, unmatchedPeople: unmatched.sorted(), unmatchedAccounts: unmatchedAccounts,
                         conflicts: conflicts, blocked: blocked)
     }
+}
+
+/// The lookups a diff needs, built once over people and accounts with `IndexTable` (positions, not copies).
+struct MatchIndex {
+    private var accountById: IdentifierTable
+    private var accountByEmail: IndexTable
+    private var personByAnchor: IdentifierTable
+    private var personByEmail: IndexTable
+    var duplicateAccountEmails: [String: [String]] = [:]
+    var duplicatePeopleEmails: [String: [String]] = [:]
+    /// Positions of people who share an email with someone else.
+    var duplicatePeople: [Int] = []
+    /// The email hash of each person and account (0 for none): a quick "same email" before comparing strings.
+    var personEmailHashes: [UInt64] = []
+    var accountEmailHashes: [UInt64] = []
+    /// Filled by the matcher: stored links whose anchor is not in the snapshot (anchor, account position).
+    var absentLinks: [(String, Int)] = []
+    /// Positions of people with no account, in input order.
+    var unmatchedPeople: [Int] = []
+    var usedAccounts: [Bool] = []
+
+    init(people: [Person], accounts: [Account]) {
+        // The two sides are independent: on two cores they are indexed side by side.
+        let accountSide = ResultBox<(IdentifierTable, IndexTable, [String: [String]], [UInt64])>()
+        let peopleSide = ResultBox<(IdentifierTable, IndexTable, [String: [String]], [Int], [UInt64])>()
+        DispatchQueue.concurrentPerform(iterations: 2) { side in
+            if side == 0 { accountSide.value = Self.indexAccounts(accounts) } else { peopleSide.value = Self.indexPeople(people) }
+        }
+        (accountById, accountByEmail, duplicateAccountEmails, accountEmailHashes) = accountSide.value!
+        (personByAnchor, personByEmail, duplicatePeopleEmails, duplicatePeople, personEmailHashes) = peopleSide.value!
+    }
+
+    static func indexAccounts(_ accounts: [Account]) -> (IdentifierTable, IndexTable, [String: [String]], [UInt64]) {
+        var byId = IdentifierTable(capacity: accounts.count)
+        var byEmail = IndexTable(capacity: accounts.count)
+        var duplicates: [String: [String]] = [:]
+        var hashes = [UInt64](repeating: 0, count: accounts.count)
+        accounts.withUnsafeBufferPointer { accounts in
+            for i in accounts.indices {
+                byId.insert(accounts[i].id, position: Int32(i))
+                guard let e = accounts[i].email else { continue }
+                let h = IndexTable.hash(e)
+                hashes[i] = h
+                if let first = byEmail.insert(e, hash: h, position: Int32(i), key: { accounts[Int($0)].email }) {
+                    duplicates[e, default: [accounts[Int(first)].id]].append(accounts[i].id)
+                }
+            }
+        }
+        return (byId, byEmail, duplicates, hashes)
+    }
+
+    static func indexPeople(_ people: [Person]) -> (IdentifierTable, IndexTable, [String: [String]], [Int], [UInt64]) {
+        var byAnchor = IdentifierTable(capacity: people.count)
+        var byEmail = IndexTable(capacity: people.count)
+        var duplicates: [String: [String]] = [:]
+        var positions: [Int] = []
+        var hashes = [UInt64](repeating: 0, count: people.count)
+        people.withUnsafeBufferPointer { people in
+            for i in people.indices {
+                byAnchor.insert(people[i].anchor, position: Int32(i))
+                guard let e = people[i].email else { continue }
+                let h = IndexTable.hash(e)
+                hashes[i] = h
+                if let first = byEmail.insert(e, hash: h, position: Int32(i), key: { people[Int($0)].email }) {
+                    duplicates[e, default: [people[Int(first)].anchor]].append(people[i].anchor)
+                    positions.append(Int(first))
+                    positions.append(i)
+                }
+            }
+        }
+        return (byAnchor, byEmail, duplicates, positions, hashes)
+    }
+
+    func account(id: String, _ accounts: [Account]) -> Int32? { accountById.find(id) }
+    func account(email: String, _ accounts: UnsafeBufferPointer<Account>) -> Int32? {
+        accountByEmail.find(email) { accounts[Int($0)].email }
+    }
+    func person(anchor: String, _ people: [Person]) -> Int32? { personByAnchor.find(anchor) }
+    func hasPerson(email: String, _ people: [Person]) -> Bool { personByEmail.find(email) { people[Int($0)].email } != nil }
+}
+
+/// A result written by exactly one of `concurrentPerform`'s iterations and read after it returns.
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+    let lock = NSLock()
+}
+
+extension ResultBox {
+    /// Writes one element of an array result; each concurrent iteration writes its own element.
+    func set<E>(_ i: Int, _ element: E) where T == [E] {
+        lock.lock()
+        value![i] = element
+        lock.unlock()
+    }
+}
+
+/// A buffer shared with `concurrentPerform`'s iterations, each writing positions no other iteration writes.
+private struct UnsafeSendable<E>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<E>
+    init(_ buffer: UnsafeMutableBufferPointer<E>) { self.buffer = buffer }
 }

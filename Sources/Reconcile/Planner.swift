@@ -76,18 +76,26 @@ public struct Plan: Sendable, Equatable {
 
 /// `plan(...)`: the pure diff engine (product.md §2, interfaces.md decisions 1–7).
 public enum Planner {
-    public static func plan(_ input: PlanInput, normalize: (String) -> String = { $0.lowercased() }) -> Plan {
-        let accountIndexById = Matcher.indexById(input.accounts)
-        let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links,
-                                     accountIndexById: accountIndexById)
-        var personIndexByAnchor: [String: Int] = [:]
-        personIndexByAnchor.reserveCapacity(input.people.count)
-        for (i, p) in input.people.enumerated() where personIndexByAnchor[p.anchor] == nil { personIndexByAnchor[p.anchor] = i }
-        func person(_ anchor: String) -> Person? { personIndexByAnchor[anchor].map { input.people[$0] } }
+    /// Role maps compared without hashing for the common sizes (none or one brand).
+    static func sameRoles(_ x: [String: Role], _ y: [String: Role]) -> Bool {
+        guard x.count == y.count else { return false }
+        if x.count == 0 { return true }
+        if x.count == 1 { let a = x.first!, b = y.first!; return a.key == b.key && a.value == b.value }
+        return x == y
+    }
+
+    static func sameText(_ x: String?, _ y: String?) -> Bool { (x ?? "") == (y ?? "") }
+
+    public static func plan(_ input: PlanInput, normalize: @escaping @Sendable (String) -> String = { $0.lowercased() }) -> Plan {
+        var index = MatchIndex(people: input.people, accounts: input.accounts)
+        let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links, index: &index)
+        func person(_ anchor: String) -> Person? { index.person(anchor: anchor, input.people).map { input.people[Int($0)] } }
         let brandIdByName = Dictionary(input.brandNamesById.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
-        var protected = Set(input.policy.protected.compactMap(EmailAddress.normalize))
-        if let service = input.serviceAccountEmail.flatMap(EmailAddress.normalize) { protected.insert(service) }
-        func isProtected(_ a: Account) -> Bool { a.email.map { protected.contains($0) } ?? false }
+        // A handful of emails: a linear scan beats hashing every account's email.
+        var protected = input.policy.protected.compactMap(EmailAddress.normalize)
+        if let service = input.serviceAccountEmail.flatMap(EmailAddress.normalize) { protected.append(service) }
+        func isProtected(email: String?) -> Bool { email.map { protected.contains($0) } ?? false }
+        func isProtected(_ a: Account) -> Bool { isProtected(email: a.email) }
 
         var changes: [Change] = []
         var manual: [ManualAction] = []
@@ -128,25 +136,30 @@ public enum Planner {
 
         /// A person's resolution depends only on their memberships: computed once per distinct set (most people
         /// share a handful of group sets), with the brands translated to MixerAI ids once.
-        struct Resolved {
-            var resolution: RoleResolution
-            var brands: [String: Role]
-            var brandIds: [String: Role]
-            var unknownBrands: [String]
-        }
         var resolutions: [[GroupMembership]: Resolved] = [:]
-        func resolve(_ p: Person) -> Resolved {
-            if let known = resolutions[p.groups] { return known }
-            let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
-                                         normalize: normalize)
-            var names: [String: Role] = [:]
-            var ids: [String: Role] = [:]
-            var unknown: [String] = []
-            for (name, role) in r.brands {
-                if let id = brandIdByName[name] { names[name] = role; ids[id] = role } else { unknown.append(name) }
+        // The directory reader hands people with the same memberships one shared array: the array's storage
+        // identifies the set without hashing its contents (the contents are the fallback key).
+        var resolutionsByStorage: [Int: Resolved] = [:]
+        var lastStorage = 0
+        var lastResolved: Resolved?
+        func resolve(_ p: Person) -> Resolved { resolve(groups: p.groups) }
+        func resolve(groups: [GroupMembership]) -> Resolved {
+            let storage = groups.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
+            if storage != 0 {
+                if storage == lastStorage, let known = lastResolved { return known }
+                if let known = resolutionsByStorage[storage] {
+                    lastStorage = storage
+                    lastResolved = known
+                    return known
+                }
             }
-            let resolved = Resolved(resolution: r, brands: names, brandIds: ids, unknownBrands: unknown.sorted())
-            resolutions[p.groups] = resolved
+            if let known = resolutions[groups] {
+                if storage != 0 { resolutionsByStorage[storage] = known }
+                return known
+            }
+            let resolved = Resolved(groups: groups, input: input, brandIdByName: brandIdByName, normalize: normalize)
+            resolutions[groups] = resolved
+            if storage != 0 { resolutionsByStorage[storage] = resolved }
             return resolved
         }
 
@@ -164,8 +177,15 @@ public enum Planner {
             ["\(p.dn) (anchor \(p.anchor))"] + p.leaverEvidence.map { "leaver evidence: \($0.rawValue)" } + p.rules.map { "rule \($0)" }
         }
 
-        // People matched to an account.
-        for pair in matching.pairs {
+        // People matched to an account. Most are in sync: that is decided from the fields in place, and only a
+        // pair with something to say is copied out and worked through.
+        let people = input.people
+        let accounts = input.accounts
+        let candidates = SyncScan.candidates(input: input, pairs: matching.pairs, personEmailHashes: index.personEmailHashes,
+                                             accountEmailHashes: index.accountEmailHashes, brandIdByName: brandIdByName,
+                                             normalize: normalize)
+        for k in candidates {
+            let pair = matching.pairs[k]
             let p = input.people[pair.personIndex]
             let a = input.accounts[pair.accountIndex]
             if p.isLeaver {
@@ -233,15 +253,16 @@ public enum Planner {
         }
 
         // People without an account: invite the provisioned ones who have not left.
-        for anchor in matching.unmatchedPeople {
-            guard let p = person(anchor), !p.isLeaver, let email = p.email else { continue }
+        for pi in index.unmatchedPeople {
+            let p = input.people[pi]
+            guard !p.isLeaver, let email = p.email else { continue }
             let resolved = resolve(p)
             let r = resolved.resolution
             if r.adminWithheld {
                 manual.append(ManualAction(kind: .adminGrant, email: email,
                                            reason: "member of an admin group; allow_admin_grants = false, a human decides"))
             }
-            guard r.isProvisioned, !protected.contains(email) else { continue }
+            guard r.isProvisioned, !isProtected(email: email) else { continue }
             let want = desired(p, resolved)
             if want.role != .admin && (want.brands ?? [:]).isEmpty {
                 manual.append(ManualAction(kind: .inviteWithoutBrand, email: email,
@@ -255,10 +276,8 @@ public enum Planner {
         // Linked people absent from the complete snapshot left (absence is evidence only for linked people,
         // and never from an empty snapshot, which is not a valid directory: the empty_snapshot gate says so too).
         var accountedFor = [Bool](repeating: false, count: input.accounts.count)
-        for pair in matching.pairs { accountedFor[pair.accountIndex] = true }
-        for (anchor, id) in input.links.sorted(by: { $0.key < $1.key })
-        where personIndexByAnchor[anchor] == nil && !input.people.isEmpty {
-            guard let ai = accountIndexById[id] else { continue }
+        matching.pairs.withUnsafeBufferPointer { pairs in for k in pairs.indices { accountedFor[pairs[k].accountIndex] = true } }
+        for (anchor, ai) in index.absentLinks.sorted(by: { $0.0 < $1.0 }) where !input.people.isEmpty {
             let a = input.accounts[ai]
             accountedFor[ai] = true
             offboard(a, person: nil, anchor: anchor, reasons: ["anchor \(anchor) is absent from a complete snapshot"])
@@ -267,12 +286,11 @@ public enum Planner {
         // Accounts nobody accounts for.
         var unlinked: [String] = []
         let blockedEmails = Set(matching.blocked.compactMap { person($0)?.email })
-        let peopleEmails = Set(input.people.compactMap(\.email))
         for ai in input.accounts.indices where !accountedFor[ai] {
             let a = input.accounts[ai]
             if let e = a.email, blockedEmails.contains(e) { continue }  // part of a conflict, never guessed
             if isProtected(a) { continue }
-            if let e = a.email, peopleEmails.contains(e) {
+            if let e = a.email, index.hasPerson(email: e, input.people) {
                 continue  // a directory person holds this email (e.g. a renamed person linked elsewhere): not unlinked
             }
             unlinked.append(a.id)
@@ -282,9 +300,16 @@ public enum Planner {
         }
 
         // Never deactivate or demote below `min_admins` active admins.
-        var admins = input.accounts.filter { $0.active && $0.globalRole == .admin }.count
+        var admins = input.accounts.withUnsafeBufferPointer { aa in
+            aa.indices.reduce(0) { $0 + (aa[$1].active && aa[$1].globalRole == .admin ? 1 : 0) }
+        }
         var kept: [Change] = []
-        for change in changes.sorted(by: { ($0.kind.rawValue, $0.anchor ?? "", $0.mixerUserId ?? "") < ($1.kind.rawValue, $1.anchor ?? "", $1.mixerUserId ?? "") }) {
+        changes.sort { a, b in
+            if a.kind != b.kind { return a.kind.rawValue < b.kind.rawValue }
+            if a.anchor != b.anchor { return (a.anchor ?? "") < (b.anchor ?? "") }
+            return (a.mixerUserId ?? "") < (b.mixerUserId ?? "")
+        }
+        for change in changes {
             let wasAdmin = change.from.role == .admin && change.from.active != false
             let staysAdmin = change.to.role == .admin && change.to.active != false
             if wasAdmin && !staysAdmin {
@@ -297,6 +322,7 @@ public enum Planner {
             }
             kept.append(change)
         }
+        manual.sort { ($0.kind.rawValue, $0.email ?? "", $0.reason) < ($1.kind.rawValue, $1.email ?? "", $1.reason) }
         return Plan(changes: kept, conflicts: matching.conflicts, manualActions: manual, unlinked: unlinked.sorted(),
                     adoptions: adoptions)
     }
