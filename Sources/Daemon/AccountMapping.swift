@@ -18,13 +18,7 @@ enum AccountMapping {
             appAdmin: u.globalRole?.lowercased() == "admin")
     }
 
-    static func parseDate(_ text: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: text) { return d }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: text)
-    }
+    static func parseDate(_ text: String) -> Date? { ISOTimestamp.parse(text) }
 
     /// The full desired state for `PUT /api/users/{id}` (H3: every field, every brand, always).
     static func update(_ to: AccountState, brandIdByName: [String: String]) -> UserUpdate {

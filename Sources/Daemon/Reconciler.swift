@@ -76,19 +76,37 @@ public struct Reconciler: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        // 1. The directory. A failed read is an error; a partial one holds the plan (decision 10).
+        // 1. Both sides are read at once (each on its own thread: libldap's worker, libcurl's queue), so a run
+        //    costs the slower of the two reads, not their sum. MixerAI is only read here: no write budget spent.
         let directoryStart = clock()
+        let clock = self.clock
+        async let directoryRead: (Result<DirectorySnapshot, any Error>, Int) = {
+            let result: Result<DirectorySnapshot, any Error>
+            do { result = .success(try await readDirectory()) } catch { result = .failure(error) }
+            return (result, Int(clock().timeIntervalSince(directoryStart) * 1000))
+        }()
+        async let mixerRead: (Result<(MixerAIClient, [MixerUser], [MixerBrand]), any Error>, Int) = {
+            let result: Result<(MixerAIClient, [MixerUser], [MixerBrand]), any Error>
+            do { result = .success(try await readMixerAI()) } catch { result = .failure(error) }
+            return (result, Int(clock().timeIntervalSince(directoryStart) * 1000))
+        }()
+        let (directoryResult, directoryMs) = await directoryRead
+        let (mixerResult, mixerMs) = await mixerRead
+        timings["directory_ms"] = directoryMs
+        timings["mixerai_ms"] = mixerMs
+
+        // 2. The directory decides first: a failed read is an error; a partial one holds the plan (decision 10).
         let snapshot: DirectorySnapshot
-        do {
-            snapshot = try await readDirectory()
-        } catch let failure as SnapshotFailure {
-            timings["directory_ms"] = ms(since: directoryStart)
+        switch directoryResult {
+        case .success(let s): snapshot = s
+        case .failure(let failure as SnapshotFailure):
             let summary = RunReport.Snapshot(complete: false, entries: failure.entriesRead, people: 0, inScope: 0,
                                              pages: failure.pagesRead, searches: failure.searches.map(\.ldapsearch),
                                              error: failure.message)
             if failure.stage == .failed {
                 var report = errorReport(runId, mode, started, "directory read failed: \(failure.message)", snapshot: summary)
                 report.timings = timings
+                report.timings["total_ms"] = ms(since: started)
                 return finish(report, store: store, exit: 1)
             }
             let verdicts = Gates.evaluate(GateInput(incompleteRead: failure.message, inScopePeople: failure.entriesRead), policy: config.policy)
@@ -97,25 +115,22 @@ public struct Reconciler: Sendable {
                                    errors: ["incomplete directory read: \(failure.message)"], warnings: warnings)
             report.timings["total_ms"] = ms(since: started)
             return finish(report, store: store, exit: 3)
-        } catch {
+        case .failure(let error):
             return finish(errorReport(runId, mode, started, "directory read failed: \(error)", snapshot: nil), store: store, exit: 1)
         }
-        timings["directory_ms"] = ms(since: directoryStart)
         log("directory: \(snapshot.proof.entries) entries, \(snapshot.people.count) people, \(snapshot.proof.pages) pages")
 
-        // 2. MixerAI: every user and brand (the list bucket, no write budget).
-        let mixerStart = clock()
         let client: MixerAIClient
-        var users: [MixerUser]
+        let users: [MixerUser]
         let brands: [MixerBrand]
-        do {
-            (client, users, brands) = try await readMixerAI()
-        } catch {
+        switch mixerResult {
+        case .success(let read): (client, users, brands) = read
+        case .failure(let error):
             var report = errorReport(runId, mode, started, "MixerAI: \(error)", snapshot: Self.summary(snapshot, inScope: 0))
             report.timings = timings
+            report.timings["total_ms"] = ms(since: started)
             return finish(report, store: store, exit: 1)
         }
-        timings["mixerai_ms"] = ms(since: mixerStart)
         log("mixerai: \(users.count) users, \(brands.count) brands")
 
         // 3. Unfinished intents of an earlier run are settled from this read before anything new (crash safety).

@@ -32,7 +32,6 @@ extension MixerAIClient {
 
     /// Every user, active or not: `includeInactive=true`, paging until an empty page (never trusting `total`).
     public func listUsers(pageSize: Int = 100) async throws -> [MixerUser] {
-        struct Page: Decodable { var data: [MixerUser] }
         var users: [MixerUser] = []
         var seen = Set<String>()
         var page = 1
@@ -40,11 +39,16 @@ extension MixerAIClient {
             let path = "/api/users?page=\(page)&pageSize=\(pageSize)&includeInactive=true"
             let response = try await call("GET", path)
             guard response.status == 200 else { throw refused(response, "GET", path) }
-            guard let decoded = try? JSONDecoder().decode(Page.self, from: response.body) else {
+            guard let records = JSON.parse(Array(response.body))?["data"]?.array else {
                 throw MixerAIError.malformed("the user list page \(page) does not decode")
             }
-            if decoded.data.isEmpty { return users }
-            for user in decoded.data where seen.insert(user.id).inserted { users.append(user) }
+            if records.isEmpty { return users }
+            for record in records {
+                guard let user = MixerUser(json: record) else {
+                    throw MixerAIError.malformed("a user on list page \(page) has no id")
+                }
+                if seen.insert(user.id).inserted { users.append(user) }
+            }
             page += 1
         }
     }

@@ -13,8 +13,8 @@ public struct MixerUser: Decodable, Sendable, Equatable {
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             brandId = try c.decode(String.self, forKey: .brand_id)
-            role = (try? c.decode(String.self, forKey: .role)) ?? "viewer"
-            brandName = (try? c.decode(Brand.self, forKey: .brand))?.name
+            role = ((try? c.decodeIfPresent(String.self, forKey: .role)) ?? nil) ?? "viewer"
+            brandName = ((try? c.decodeIfPresent(Brand.self, forKey: .brand)) ?? nil)?.name
         }
 
         public init(brandId: String, role: String, brandName: String? = nil) {
@@ -46,16 +46,35 @@ public struct MixerUser: Decodable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
-        email = try? c.decode(String.self, forKey: .email)
-        fullName = try? c.decode(String.self, forKey: .full_name)
-        jobTitle = try? c.decode(String.self, forKey: .job_title)
-        company = try? c.decode(String.self, forKey: .company)
-        role = try? c.decode(String.self, forKey: .role)
-        globalRole = try? c.decode(String.self, forKey: .global_role)
-        createdAt = try? c.decode(String.self, forKey: .created_at)
-        lastSignInAt = try? c.decode(String.self, forKey: .last_sign_in_at)
-        userStatus = try? c.decode(String.self, forKey: .user_status)
-        brandPermissions = (try? c.decode([BrandPermission].self, forKey: .brand_permissions)) ?? []
+        // Null and missing are the common case: decodeIfPresent says so without throwing (a thrown DecodingError
+        // per null field made a 100,000-user list several times slower); a wrong type is still tolerated as nil.
+        func text(_ key: CodingKeys) -> String? { (try? c.decodeIfPresent(String.self, forKey: key)) ?? nil }
+        email = text(.email)
+        fullName = text(.full_name)
+        jobTitle = text(.job_title)
+        company = text(.company)
+        role = text(.role)
+        globalRole = text(.global_role)
+        createdAt = text(.created_at)
+        lastSignInAt = text(.last_sign_in_at)
+        userStatus = text(.user_status)
+        brandPermissions = ((try? c.decodeIfPresent([BrandPermission].self, forKey: .brand_permissions)) ?? nil) ?? []
+    }
+
+    public init(id: String, email: String?, fullName: String? = nil, jobTitle: String? = nil, company: String? = nil,
+                role: String? = nil, globalRole: String? = nil, createdAt: String? = nil, lastSignInAt: String? = nil,
+                userStatus: String? = nil, brandPermissions: [BrandPermission] = []) {
+        self.id = id
+        self.email = email
+        self.fullName = fullName
+        self.jobTitle = jobTitle
+        self.company = company
+        self.role = role
+        self.globalRole = globalRole
+        self.createdAt = createdAt
+        self.lastSignInAt = lastSignInAt
+        self.userStatus = userStatus
+        self.brandPermissions = brandPermissions
     }
 
     /// Deactivated in MixerAI's sense (only a flag: H1).

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# End-to-end dry run: USERS people in a throwaway slapd and in mixerai-sandbox (limits raised), 1 % churn.
+# mixer-sync `plan` (read both sides, recover, plan, gate, write the report and the plan file) against the raw I/O
+# floor: ldapsearch running the very searches mixer-sync reports, plus one curl (keep-alive) fetching every page of
+# the user list with the same session — the floor is the sum of the two. Alternating runs, medians; ends with
+# `ratio mixer-sync/io-floor: X.XX, peak RSS: N MiB` (targets ≤ 1.3 and ≤ 256 MiB).
+# usage: Benchmarks/e2e-dry-run.sh [USERS=100000] [RUNS=3]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+USERS=${1:-100000}
+RUNS=${2:-3}
+
+bash scripts/setup >/dev/null
+echo "== release build"
+swift build -c release --product mixer-sync 2>&1 | tail -1
+swift build -c release --product mixerai-sandbox 2>&1 | tail -1
+BIN=$(swift build -c release --show-bin-path)
+
+source scripts/lib/slapd.sh
+WORK=$(mktemp -d /tmp/mixer-sync-e2e-bench.XXXXXX)
+SANDBOX_PID=""
+trap '[ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null; slapd_stop "$WORK/slapd"; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT INT TERM
+
+echo "== $USERS users in slapd and in the sandbox"
+python3 scripts/lib/gen-directory.py --users "$USERS" --no-specials > "$WORK/data.ldif"
+slapd_make_instance "$WORK/slapd"
+slapd_load "$WORK/slapd" "$WORK/data.ldif"
+PORT=$(free_port)
+slapd_start "$WORK/slapd" "ldap://127.0.0.1:$PORT/"
+# The sandbox holds the same people (names, titles as gen-directory.py makes them) with 1 % churn: every 100th
+# is missing (a joiner), every 100th + 50 has another role (a mover).
+python3 - "$USERS" > "$WORK/seed.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+FIRST = ["Ann", "Ben", "Cara", "Dev", "Eve", "Finn", "Gus", "Hana", "Ivo", "Jia", "Kai", "Lea", "Max", "Nia", "Oto", "Pia"]
+LAST = ["Lee", "Khan", "Novak", "Okafor", "Silva", "Berg", "Rossi", "Tanaka", "Moreau", "Dubois", "Kowalski", "Ng"]
+TITLES = ["Engineer", "Designer", "Writer", "Analyst", "Manager", "Producer"]
+uid = (lambda i: f"user{i:05d}") if n < 100000 else (lambda i: f"user{i:06d}")
+users = [{"email": "mixer-sync@example.com", "password": "sandbox-password", "full_name": "mixer-sync",
+          "role": "admin", "global_role": "admin"}]
+for i in range(1, n + 1):
+    if i % 100 == 0:
+        continue
+    role = "viewer" if i % 100 == 50 else "editor"
+    users.append({"email": f"{uid(i)}@example.com", "full_name": f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}",
+                  "job_title": TITLES[i % len(TITLES)], "company": "Example Ltd", "role": role, "global_role": role,
+                  "brands": {"Brand A": role}})
+json.dump({"brands": [{"name": "Brand A"}, {"name": "Brand B"}], "users": users}, sys.stdout)
+PY
+rm -f "$WORK/sandbox.port"
+"$BIN/mixerai-sandbox" --port 0 --state "$WORK/sandbox" --seed "$WORK/seed.json" --port-file "$WORK/sandbox.port" \
+  --api-limit 10000000 --sensitive-limit 1000000 > "$WORK/sandbox.log" 2>&1 &
+SANDBOX_PID=$!
+for _ in $(seq 1 1200); do [ -s "$WORK/sandbox.port" ] && break; sleep 0.1; done
+SPORT=$(cat "$WORK/sandbox.port")
+
+printf 'mixer-sync-test-password' > "$WORK/bind-password"
+printf 'sandbox-password\n' > "$WORK/mixerai-password"
+chmod 600 "$WORK/bind-password" "$WORK/mixerai-password"
+cat > "$WORK/mixer-sync.toml" <<TOML
+[directory]
+url = "ldap://127.0.0.1:$PORT"
+bind_dn = "cn=mixer-sync,ou=services,dc=example,dc=com"
+bind_password_file = "bind-password"
+page_size = 1000
+timeout = "60s"
+
+[[directory.users]]
+name = "staff"
+base = "ou=people,dc=example,dc=com"
+filter = "(objectClass=inetOrgPerson)"
+
+[directory.groups]
+base = "ou=groups,dc=example,dc=com"
+
+[[roles]]
+group = "cn=all-staff,ou=groups,dc=example,dc=com"
+role = "Editor"
+brand = "Brand A"
+
+[mixerai]
+url = "http://127.0.0.1:$SPORT"
+supabase_url = "http://127.0.0.1:$SPORT"
+supabase_anon_key = "sandbox-anon-key"
+supabase_project_ref = "sandbox"
+service_email = "mixer-sync@example.com"
+service_password_file = "mixerai-password"
+
+[policy]
+max_deactivations_percent = 100
+
+[state]
+directory = "$WORK/state"
+
+[report]
+directory = "$WORK/reports"
+formats = ["json", "markdown", "html"]
+TOML
+
+# The floor's two halves: the searches mixer-sync reports, and one curl fetching every list page.
+"$BIN/mixer-sync" test-query --json --config "$WORK/mixer-sync.toml" > "$WORK/query.json"
+python3 - "$WORK/query.json" "$WORK/ldapsearch.sh" <<'PY'
+import json, sys
+q = json.load(open(sys.argv[1]))
+assert q["complete"], q
+with open(sys.argv[2], "w") as f:
+    f.write("set -e\n")
+    for s in q["searches"]:
+        f.write(s + " > /dev/null\n")
+PY
+SESSION=$(curl -s "http://127.0.0.1:$SPORT/auth/v1/token?grant_type=password" -H 'apikey: sandbox-anon-key' \
+  -d '{"email":"mixer-sync@example.com","password":"sandbox-password"}')
+COOKIE="sb-sandbox-auth-token=base64-$(printf '%s' "$SESSION" | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+PAGES=$(( USERS / 100 + 2 ))
+: > "$WORK/curl.cfg"
+for page in $(seq 1 $PAGES); do
+  printf 'url = "http://127.0.0.1:%s/api/users?page=%d&pageSize=100&includeInactive=true"\noutput = "/dev/null"\n' \
+    "$SPORT" "$page" >> "$WORK/curl.cfg"
+done
+
+measure() {  # label, command... ; appends "wall rss_kib" to $WORK/label.txt
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" > /dev/null || true
+  cat "$WORK/time.txt" | tail -1 >> "$WORK/$label.txt"
+}
+
+echo "== one warm-up run each (not counted), then $RUNS runs each, alternating"
+"$BIN/mixer-sync" plan --config "$WORK/mixer-sync.toml" > "$WORK/plan.out" || [ $? -eq 2 ]
+python3 - "$WORK/reports/latest.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"plan: outcome {r['outcome']}, {r['snapshot']['people']} people, {r['mixerai']['users']} MixerAI users, "
+      f"{len(r['changes'])} changes {dict((k, v) for k, v in r['counts'].items() if v)}, timings {r['timings']}")
+PY
+bash "$WORK/ldapsearch.sh"
+curl -s -H "Cookie: $COOKIE" -K "$WORK/curl.cfg"
+[ -n "${PROFILE:-}" ] && perf record -g -o /tmp/plan.perf "$BIN/mixer-sync" plan --config "$WORK/mixer-sync.toml" >/dev/null 2>&1 || true
+for i in $(seq 1 "$RUNS"); do
+  measure mixer-sync "$BIN/mixer-sync" plan --config "$WORK/mixer-sync.toml"
+  measure ldapsearch bash "$WORK/ldapsearch.sh"
+  measure curl curl -s -H "Cookie: $COOKIE" -K "$WORK/curl.cfg"
+done
+
+python3 - "$WORK" <<'PY'
+import statistics, sys
+d = sys.argv[1]
+def load(name):
+    rows = [tuple(float(x) for x in line.split()) for line in open(f"{d}/{name}.txt") if line.strip()]
+    return statistics.median(r[0] for r in rows), max(r[1] for r in rows), len(rows)
+ms, rss, n = load("mixer-sync")
+ls, _, _ = load("ldapsearch")
+cu, _, _ = load("curl")
+floor = ls + cu
+print(f"mixer-sync plan:  median wall {ms:.2f} s, peak RSS {rss/1024:.0f} MiB ({n} runs)")
+print(f"io floor:         ldapsearch {ls:.2f} s + curl list {cu:.2f} s = {floor:.2f} s")
+print(f"ratio mixer-sync/io-floor: {ms / floor:.2f}, peak RSS: {rss/1024:.0f} MiB")
+PY
