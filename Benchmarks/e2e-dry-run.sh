@@ -2,7 +2,8 @@
 # End-to-end dry run: USERS people in a throwaway slapd and in mixerai-sandbox (limits raised), 1 % churn.
 # mixer-sync `plan` (read both sides, recover, plan, gate, write the report and the plan file) against the raw I/O
 # floor: ldapsearch running the very searches mixer-sync reports, plus one curl (keep-alive) fetching every page of
-# the user list with the same session — the floor is the sum of the two. Alternating runs, medians; ends with
+# the user list with the same session and the same cookies a client holds (MixerAI's CSRF and app-session cookies,
+# which the sandbox checks on every request, as MixerAI does) — the floor is the sum of the two. Alternating runs, medians; ends with
 # `ratio mixer-sync/io-floor: X.XX, peak RSS: N MiB` (targets ≤ 1.3 and ≤ 256 MiB).
 # usage: Benchmarks/e2e-dry-run.sh [USERS=100000] [RUNS=3]
 set -euo pipefail
@@ -112,6 +113,8 @@ PY
 SESSION=$(curl -s "http://127.0.0.1:$SPORT/auth/v1/token?grant_type=password" -H 'apikey: sandbox-anon-key' \
   -d '{"email":"mixer-sync@example.com","password":"sandbox-password"}')
 COOKIE="sb-sandbox-auth-token=base64-$(printf '%s' "$SESSION" | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+# The first call gives curl's jar the CSRF and app-session cookies, as it does mixer-sync's.
+curl -s -c "$WORK/jar" -b "$WORK/jar" -H "Cookie: $COOKIE" "http://127.0.0.1:$SPORT/api/me" -o /dev/null
 PAGES=$(( USERS / 100 + 2 ))
 : > "$WORK/curl.cfg"
 for page in $(seq 1 $PAGES); do
@@ -134,12 +137,12 @@ print(f"plan: outcome {r['outcome']}, {r['snapshot']['people']} people, {r['mixe
       f"{len(r['changes'])} changes {dict((k, v) for k, v in r['counts'].items() if v)}, timings {r['timings']}")
 PY
 bash "$WORK/ldapsearch.sh"
-curl -s -H "Cookie: $COOKIE" -K "$WORK/curl.cfg"
+curl -s -b "$WORK/jar" -H "Cookie: $COOKIE" -K "$WORK/curl.cfg"
 [ -n "${PROFILE:-}" ] && perf record -g -o /tmp/plan.perf "$BIN/mixer-sync" plan --config "$WORK/mixer-sync.toml" >/dev/null 2>&1 || true
 for i in $(seq 1 "$RUNS"); do
   measure mixer-sync "$BIN/mixer-sync" plan --config "$WORK/mixer-sync.toml"
   measure ldapsearch bash "$WORK/ldapsearch.sh"
-  measure curl curl -s -H "Cookie: $COOKIE" -K "$WORK/curl.cfg"
+  measure curl curl -s -b "$WORK/jar" -H "Cookie: $COOKIE" -K "$WORK/curl.cfg"
 done
 
 python3 - "$WORK" <<'PY'

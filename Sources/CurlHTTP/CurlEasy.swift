@@ -85,10 +85,22 @@ final class CurlEasy {
             throw CurlError(code: Int(code.rawValue), message: detail, method: request.method, url: request.url)
         }
         let headers = Self.parseHeaders(head.data)
-        if headers.contains(where: { $0.name == "set-cookie" }) { flushJar() }
+        // The jar is written when a Set-Cookie brings something new, not when a server repeats a cookie it
+        // already set (MixerAI's middleware re-sends its CSRF and app-session cookies on many answers).
+        var changed = false
+        for header in headers where header.name == "set-cookie" {
+            let pair = header.value.prefix { $0 != ";" }
+            guard let eq = pair.firstIndex(of: "=") else { continue }
+            let name = String(pair[..<eq]), value = String(pair[pair.index(after: eq)...])
+            if seenCookies[name] != value { seenCookies[name] = value; changed = true }
+        }
+        if changed { flushJar() }
         return HTTPResponse(status: CurlCalls.responseCode(h), headers: headers, body: body.data,
                             totalSeconds: CurlCalls.totalTime(h))
     }
+
+    /// Cookie values last received, to tell a new Set-Cookie from a repeated one.
+    private var seenCookies: [String: String] = [:]
 
     /// Writes the jar to disk (mode 0600) when it changed, so a crash keeps the session; not on every request.
     private func flushJar() {

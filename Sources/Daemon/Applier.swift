@@ -177,8 +177,8 @@ struct Applier {
 
     /// Decision 11: an ambiguous write is read back through the list (never `{id}`, which spends budget).
     func readBack(_ change: Change, userId: String) async throws -> Bool {
-        let users = try await client.listUsers()
-        guard let user = users.first(where: { $0.id == userId }) else { return change.kind == .delete }
-        return Recovery.shows(AccountMapping.account(user), change)
+        let accounts = try await client.listUsers(map: AccountMapping.account)
+        guard let account = accounts.first(where: { $0.id == userId }) else { return change.kind == .delete }
+        return Recovery.shows(account, change)
     }
 }

@@ -50,9 +50,9 @@ public struct Reconciler: Sendable {
     public func explain(_ who: String) async throws -> [String]? {
         let store = try StateStore(directory: config.state.directory)
         let snapshot = try await readDirectory()
-        let (client, users, brands) = try await readMixerAI()
+        let (client, accounts, brands) = try await readMixerAI()
         _ = client
-        let input = try planInput(snapshot: snapshot, users: users, brands: brands, store: store, now: clock())
+        let input = try planInput(snapshot: snapshot, accounts: accounts, brands: brands, store: store, now: clock())
         let plan = Planner.plan(input, normalize: Self.normalizeDN)
         return Explainer.explain(who, input: input, plan: plan, normalize: Self.normalizeDN)
     }
@@ -85,8 +85,8 @@ public struct Reconciler: Sendable {
             do { result = .success(try await readDirectory()) } catch { result = .failure(error) }
             return (result, Int(clock().timeIntervalSince(directoryStart) * 1000))
         }()
-        async let mixerRead: (Result<(MixerAIClient, [MixerUser], [MixerBrand]), any Error>, Int) = {
-            let result: Result<(MixerAIClient, [MixerUser], [MixerBrand]), any Error>
+        async let mixerRead: (Result<(MixerAIClient, [Account], [MixerBrand]), any Error>, Int) = {
+            let result: Result<(MixerAIClient, [Account], [MixerBrand]), any Error>
             do { result = .success(try await readMixerAI()) } catch { result = .failure(error) }
             return (result, Int(clock().timeIntervalSince(directoryStart) * 1000))
         }()
@@ -121,23 +121,23 @@ public struct Reconciler: Sendable {
         log("directory: \(snapshot.proof.entries) entries, \(snapshot.people.count) people, \(snapshot.proof.pages) pages")
 
         let client: MixerAIClient
-        let users: [MixerUser]
+        let accounts: [Account]
         let brands: [MixerBrand]
         switch mixerResult {
-        case .success(let read): (client, users, brands) = read
+        case .success(let read): (client, accounts, brands) = read
         case .failure(let error):
             var report = errorReport(runId, mode, started, "MixerAI: \(error)", snapshot: Self.summary(snapshot, inScope: 0))
             report.timings = timings
             report.timings["total_ms"] = ms(since: started)
             return finish(report, store: store, exit: 1)
         }
-        log("mixerai: \(users.count) users, \(brands.count) brands")
+        log("mixerai: \(accounts.count) users, \(brands.count) brands")
 
         // 3. Unfinished intents of an earlier run are settled from this read before anything new (crash safety).
         do {
             let unfinished = try store.unfinishedIntents()
             if !unfinished.isEmpty {
-                let notes = try Recovery.resolve(unfinished, users: users, store: store, now: clock())
+                let notes = try Recovery.resolve(unfinished, accounts: accounts, store: store, now: clock())
                 warnings += notes
                 for note in notes { log(note) }
             }
@@ -151,7 +151,7 @@ public struct Reconciler: Sendable {
         let now = clock()
         let input: PlanInput
         do {
-            input = try planInput(snapshot: snapshot, users: users, brands: brands, store: store, now: now)
+            input = try planInput(snapshot: snapshot, accounts: accounts, brands: brands, store: store, now: now)
         } catch {
             return finish(errorReport(runId, mode, started, "state: \(error)", snapshot: Self.summary(snapshot, inScope: 0)),
                           store: store, exit: 1)
@@ -190,7 +190,7 @@ public struct Reconciler: Sendable {
         func report(_ outcome: String, items: [RunReport.Item], errors: [String] = [], planFile: String? = nil) -> RunReport {
             var r = RunReport(runId: runId, mode: mode.rawValue, outcome: outcome, planHash: hash, startedAt: started,
                               finishedAt: clock(), snapshot: Self.summary(snapshot, inScope: inScope),
-                              mixerai: ["users": users.count, "brands": brands.count, "active": input.accounts.filter(\.active).count,
+                              mixerai: ["users": accounts.count, "brands": brands.count, "active": input.accounts.filter(\.active).count,
                                         "managed_active": managedActive],
                               gates: verdicts, approvedBy: approved ? hash : nil, changes: items,
                               conflicts: RunReport.conflicts(plan.conflicts), manualActions: RunReport.manual(plan.manualActions),
@@ -260,20 +260,20 @@ public struct Reconciler: Sendable {
         return try await reader.read(roleGroups: config.roles.map(\.group), now: clock())
     }
 
-    func readMixerAI() async throws -> (MixerAIClient, [MixerUser], [MixerBrand]) {
+    /// The client, every account (mapped page by page: the wire records are not kept), and the brands.
+    func readMixerAI() async throws -> (MixerAIClient, [Account], [MixerBrand]) {
         guard let settings = config.mixerai else {
             throw RunError("\(config.file): the [mixerai] section is required for this command")
         }
         let client = try MixerAIClient(connection: try MixerAISession.connection(settings, stateDirectory: config.state.directory))
         _ = try await client.me()
-        let users = try await client.listUsers()
+        let accounts = try await client.listUsers(map: AccountMapping.account)
         let brands = try await client.listBrands()
-        return (client, users, brands)
+        return (client, accounts, brands)
     }
 
-    func planInput(snapshot: DirectorySnapshot, users: [MixerUser], brands: [MixerBrand], store: StateStore,
+    func planInput(snapshot: DirectorySnapshot, accounts: [Account], brands: [MixerBrand], store: StateStore,
                    now: Date) throws -> PlanInput {
-        let accounts = users.map(AccountMapping.account)
         let ledger = try store.ledger()
         let pending = Set(accounts.filter(\.pending).map(\.id))
         try store.prunePendingGrants(keeping: pending)
@@ -287,20 +287,7 @@ public struct Reconciler: Sendable {
     // MARK: - Figures
 
     /// People who are not leavers and whom a role mapping provisions (the shrink gate's base).
-    static func inScope(_ input: PlanInput) -> Int {
-        var memo: [[GroupMembership]: Bool] = [:]
-        var count = 0
-        for p in input.people where !p.isLeaver {
-            let provisioned = memo[p.groups] ?? {
-                let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
-                                             normalize: normalizeDN)
-                return r.isProvisioned || r.adminWithheld
-            }()
-            memo[p.groups] = provisioned
-            if provisioned { count += 1 }
-        }
-        return count
-    }
+    static func inScope(_ input: PlanInput) -> Int { Planner.inScope(input, normalize: normalizeDN) }
 
     static func summary(_ s: DirectorySnapshot, inScope: Int) -> RunReport.Snapshot {
         RunReport.Snapshot(complete: true, entries: s.proof.entries, people: s.people.count, inScope: inScope,

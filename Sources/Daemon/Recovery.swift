@@ -8,16 +8,16 @@ import State
 /// twice); anything else is confirmed when MixerAI shows its effect, and otherwise marked failed — the new plan,
 /// made from the same fresh read, does whatever is still needed.
 enum Recovery {
-    static func resolve(_ intents: [Intent], users: [MixerUser], store: StateStore, now: Date) throws -> [String] {
-        let byEmail = Dictionary(users.compactMap { u in u.email.map { ($0.lowercased(), u) } }, uniquingKeysWith: { a, _ in a })
-        let byId = Dictionary(users.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    static func resolve(_ intents: [Intent], accounts: [Account], store: StateStore, now: Date) throws -> [String] {
+        let byEmail = Dictionary(accounts.compactMap { a in a.email.map { ($0, a) } }, uniquingKeysWith: { a, _ in a })
+        let byId = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var notes: [String] = []
         for intent in intents {
             let c = intent.change
             let who = c.email ?? c.mixerUserId ?? "?"
             switch c.kind {
             case .invite:
-                if let email = c.email, let user = byEmail[email] {
+                if let email = c.email.flatMap(EmailAddress.normalize), let user = byEmail[email] {
                     if let anchor = c.anchor { try store.link(anchor: anchor, userId: user.id, email: email, at: now) }
                     // The PUT after the invite may not have gone: record only what the invite alone grants, so the
                     // next plan sees any difference and sends it.
@@ -34,7 +34,7 @@ enum Recovery {
             default:
                 let id = intent.userId ?? c.mixerUserId
                 let user = id.flatMap { byId[$0] }
-                let landed = user.map { shows(AccountMapping.account($0), c) } ?? (c.kind == .delete)
+                let landed = user.map { shows($0, c) } ?? (c.kind == .delete)
                 if landed {
                     try store.journalMark(intent.id, status: .confirmed, error: "recovered: MixerAI shows it (read back)", at: now)
                     if c.kind == .deactivate, let id { try store.recordDeactivation(userId: id, approved: false, at: now) }

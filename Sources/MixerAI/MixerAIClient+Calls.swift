@@ -32,25 +32,50 @@ extension MixerAIClient {
 
     /// Every user, active or not: `includeInactive=true`, paging until an empty page (never trusting `total`).
     public func listUsers(pageSize: Int = 100) async throws -> [MixerUser] {
-        var users: [MixerUser] = []
+        try await listUsers(pageSize: pageSize) { $0 }
+    }
+
+    /// Every user, turned into `T` page by page (so a 100,000-user list is never held twice). While a full page
+    /// is being read, the next one is already on the wire: the server's time and ours overlap.
+    public func listUsers<T: Sendable>(pageSize: Int = 100, map: @escaping @Sendable (MixerUser) -> T) async throws -> [T] {
+        func path(_ page: Int) -> String { "/api/users?page=\(page)&pageSize=\(pageSize)&includeInactive=true" }
+        var out: [T] = []
         var seen = Set<String>()
         var page = 1
+        var pending: Task<HTTPResponse, any Error>? = Task { try await self.call("GET", path(1)) }
         while true {
-            let path = "/api/users?page=\(page)&pageSize=\(pageSize)&includeInactive=true"
-            let response = try await call("GET", path)
-            guard response.status == 200 else { throw refused(response, "GET", path) }
-            guard let records = JSON.parse(Array(response.body))?["data"]?.array else {
-                throw MixerAIError.malformed("the user list page \(page) does not decode")
-            }
-            if records.isEmpty { return users }
-            for record in records {
-                guard let user = MixerUser(json: record) else {
-                    throw MixerAIError.malformed("a user on list page \(page) has no id")
+            let current = page
+            let response = try await (pending ?? Task { try await self.call("GET", path(current)) }).value
+            pending = nil
+            guard response.status == 200 else { throw refused(response, "GET", path(page)) }
+            let body = response.body
+            let decoding = Task.detached { Self.decodePage(body) }
+            let users: [MixerUser]
+            do {
+                guard let decoded = try await decoding.value else {
+                    throw MixerAIError.malformed("the user list page \(page) does not decode")
                 }
-                if seen.insert(user.id).inserted { users.append(user) }
+                users = decoded
+            }
+            if users.isEmpty { return out }
+            if users.count >= pageSize { pending = Task { try await self.call("GET", path(current + 1)) } }
+            do {
+                for user in users where seen.insert(user.id).inserted { out.append(map(user)) }
             }
             page += 1
         }
+    }
+
+    /// One list page's records; nil when the page is not the JSON MixerAI sends, or a record has no id.
+    static func decodePage(_ body: Data) -> [MixerUser]? {
+        guard let records = JSON.parse(Array(body))?["data"]?.array else { return nil }
+        var users: [MixerUser] = []
+        users.reserveCapacity(records.count)
+        for record in records {
+            guard let user = MixerUser(json: record) else { return nil }
+            users.append(user)
+        }
+        return users
     }
 
     /// `GET /api/brands?limit=all`.

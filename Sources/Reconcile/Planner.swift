@@ -86,6 +86,32 @@ public enum Planner {
 
     static func sameText(_ x: String?, _ y: String?) -> Bool { (x ?? "") == (y ?? "") }
 
+    /// People in scope (the shrink gate's figure): not leavers, and matched by a role mapping (provisioned, or
+    /// held back only because admin grants are off). Memberships are resolved once per shared array.
+    public static func inScope(_ input: PlanInput, normalize: (String) -> String = { $0.lowercased() }) -> Int {
+        var byStorage: [Int: Bool] = [:]
+        var byContent: [[GroupMembership]: Bool] = [:]
+        var count = 0
+        for p in input.people where p.leaverEvidence.isEmpty {
+            let storage = p.groups.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
+            let scoped: Bool
+            if storage != 0, let known = byStorage[storage] {
+                scoped = known
+            } else if let known = byContent[p.groups] {
+                scoped = known
+                if storage != 0 { byStorage[storage] = known }
+            } else {
+                let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
+                                             normalize: normalize)
+                scoped = r.isProvisioned || r.adminWithheld
+                byContent[p.groups] = scoped
+                if storage != 0 { byStorage[storage] = scoped }
+            }
+            if scoped { count += 1 }
+        }
+        return count
+    }
+
     public static func plan(_ input: PlanInput, normalize: @escaping @Sendable (String) -> String = { $0.lowercased() }) -> Plan {
         var index = MatchIndex(people: input.people, accounts: input.accounts)
         let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links, index: &index)

@@ -4,9 +4,9 @@ import Testing
 import TestSupport
 
 /// Apply under MixerAI's faults: kill -9 mid-apply, answers lost after the change landed, the 50-per-hour budget.
-@Suite struct ApplyFaultTests {
+@Suite(.serialized) struct ApplyFaultTests {
     /// Each invite invited once across a kill -9 and a restart, even with answers dropped after the change landed.
-    @Test func killNineDuringApplyThenRestartNoDuplicateInviteNoLostDeactivation() throws {
+    @Test func killNineDuringApplyThenRestartNoDuplicateInviteNoLostDeactivation() async throws {
         let people = (1...12).map { World.Person("k\($0)") }
         let w = try World(people: people + [World.Person("gone", extra: ["employeeType: terminated"])],
                           groups: ["editors": people.map(\.uid) + ["gone"]],
@@ -14,7 +14,7 @@ import TestSupport
                                        "global_role": "editor", "brands": ["Brand A": "editor"]]],
                           policy: "max_deactivations_percent = 100")
         _ = try w.sandbox.hook("POST", "faults", ["method": "POST", "path_prefix": "/api/users/invite", "kind": "delay",
-                                                   "delay_ms": 300, "times": 100])
+                                                   "delay_ms": 1000, "times": 100])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
         process.arguments = ["apply", "--config", w.config]
@@ -22,31 +22,31 @@ import TestSupport
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Wait until some invites landed, then kill it without warning.
-        for _ in 0..<100 where (try w.users().count) < 5 { usleep(100_000) }
+        for _ in 0..<100 where (try w.users().count) < 5 { try await Task.sleep(for: .milliseconds(100)) }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         let landed = try w.users().count
         #expect(landed < 2 + 1 + 12, "killed in the middle")
         _ = try w.sandbox.hook("DELETE", "faults")
         // The restart: the next answers are lost after the change landed (applied-then-dropped).
         _ = try w.sandbox.hook("POST", "faults", ["method": "POST", "path_prefix": "/api/users/invite", "kind": "drop", "nth": 2])
-        var r = try w.run("apply")
+        var r = try await w.run("apply")
         #expect(r.status == 0 || r.status == 4, "\(r.stdout)\(r.stderr)")
-        if r.status == 4 { r = try w.run("apply") }
+        if r.status == 4 { r = try await w.run("apply") }
         #expect(r.status == 0, "converges within 2 runs: \(r.stdout)\(r.stderr)")
         let invites = try w.writes().filter { $0["path"]?.string == "/api/users/invite" }.compactMap { $0["body"]?["email"]?.string }
         #expect(Set(invites).count == invites.count, "no email invited twice: \(invites.sorted())")
         let users = try w.users()
         for p in people { #expect(users[p.mail!] != nil) }
         #expect(users["gone@e2e.example.com"]?["user_metadata"]?["status"]?.string == "inactive", "no lost deactivation")
-        #expect(try w.run("plan").status == 0)
+        #expect(try await w.run("plan").status == 0)
     }
 
     /// 60 joiners against MixerAI's 50 writes an hour: 50 go, none is refused with 429, the rest wait in escrow.
-    @Test func theFiftyPerHourBudget() throws {
+    @Test func theFiftyPerHourBudget() async throws {
         let people = (1...60).map { World.Person("b\($0)") }
         let w = try World(people: people, groups: ["editors": people.map(\.uid)])
-        var r = try w.run("apply")
+        var r = try await w.run("apply")
         #expect(r.status == 4, "\(r.stdout)\(r.stderr)")
         let log = try w.sandbox.hook("GET", "requests")["requests"]?.array ?? []
         #expect(!log.contains { $0["status"]?.int == 429 }, "never provoked a 429")
@@ -54,9 +54,9 @@ import TestSupport
         #expect(r.changes.filter { $0["status"] as? String == "escrow" }.count == 10)
         #expect((r.changes.first { $0["status"] as? String == "escrow" }?["status_reason"] as? String)?.contains("write budget") == true)
         _ = try w.sandbox.hook("POST", "reset-rate-limits")
-        r = try w.run("apply")
+        r = try await w.run("apply")
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(try w.users().count == 2 + 60)
-        #expect(try w.run("plan").status == 0)
+        #expect(try await w.run("plan").status == 0)
     }
 }

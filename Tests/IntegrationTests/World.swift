@@ -160,9 +160,15 @@ final class World: @unchecked Sendable {
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    /// Runs `mixer-sync COMMAND ARGS --config …` and reads the report it wrote (`latest.json`).
-    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
-        let r = try CommandLineTests.run(arguments + ["--config", config], environment: environment)
+    /// Runs `mixer-sync COMMAND ARGS --config …` and reads the report it wrote (`latest.json`). The wait happens
+    /// on a thread of its own: blocking Swift's few cooperative threads would starve the other tests' timeouts.
+    func run(_ arguments: String..., environment: [String: String] = [:]) async throws -> Result {
+        let argv = arguments + ["--config", config]
+        let r = try await withCheckedThrowingContinuation { (k: CheckedContinuation<CommandLineTests.Run, any Error>) in
+            Thread.detachNewThread {
+                do { k.resume(returning: try CommandLineTests.run(argv, environment: environment)) } catch { k.resume(throwing: error) }
+            }
+        }
         let data = FileManager.default.contents(atPath: folder + "/reports/latest.json") ?? Data("{}".utf8)
         let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         return Result(status: r.status, stdout: r.stdout, stderr: r.stderr, report: report)
