@@ -207,10 +207,13 @@ public enum Planner {
         // pair with something to say is copied out and worked through.
         let people = input.people
         let accounts = input.accounts
-        let candidates = SyncScan.candidates(input: input, pairs: matching.pairs, personEmailHashes: index.personEmailHashes,
+        let found = SyncScan.candidates(input: input, pairs: matching.pairs, personEmailHashes: index.personEmailHashes,
                                              accountEmailHashes: index.accountEmailHashes, brandIdByName: brandIdByName,
                                              normalize: normalize)
-        for k in candidates {
+        for k in found.adoptions where !isProtected(email: accounts[matching.pairs[k].accountIndex].email) {
+            adoptions[matching.pairs[k].anchor] = matching.pairs[k].accountId
+        }
+        for k in found.candidates {
             let pair = matching.pairs[k]
             let p = input.people[pair.personIndex]
             let a = input.accounts[pair.accountIndex]

@@ -42,9 +42,15 @@ struct SyncScan: @unchecked Sendable {
     let brandIdByName: [String: String]
     let normalize: @Sendable (String) -> String
 
-    /// Positions in `pairs` of the pairs that are not plainly in sync, in order.
+    /// What the scan found: positions in `pairs` of the pairs that are not plainly in sync (worked through one by
+    /// one), and of the pairs matched by email that are in sync (first adoptions: linked when the plan is applied).
+    struct Found: Sendable {
+        var candidates: [Int] = []
+        var adoptions: [Int] = []
+    }
+
     static func candidates(input: PlanInput, pairs: [Matching.Pair], personEmailHashes: [UInt64], accountEmailHashes: [UInt64],
-                           brandIdByName: [String: String], normalize: @escaping @Sendable (String) -> String) -> [Int] {
+                           brandIdByName: [String: String], normalize: @escaping @Sendable (String) -> String) -> Found {
         input.people.withUnsafeBufferPointer { people in
             input.accounts.withUnsafeBufferPointer { accounts in
                 pairs.withUnsafeBufferPointer { pairs in
@@ -57,21 +63,22 @@ struct SyncScan: @unchecked Sendable {
                     DispatchQueue.concurrentPerform(iterations: split ? 2 : 1) { half in
                         halves.set(half, scan.scan(half == 0 ? 0..<(split ? count / 2 : count) : (count / 2)..<count))
                     }
-                    return halves.first + halves.second
+                    return Found(candidates: halves.first.candidates + halves.second.candidates,
+                                 adoptions: halves.first.adoptions + halves.second.adoptions)
                 }
             }
         }
     }
 
-    func scan(_ range: Range<Int>) -> [Int] {
-        var out: [Int] = []
+    func scan(_ range: Range<Int>) -> Found {
+        var out = Found()
         var cache: [Int: Resolved] = [:]
         var lastStorage = 0
         var last: Resolved?
         for k in range {
             let pi = pairs[k].personIndex, ai = pairs[k].accountIndex
-            guard pairs[k].how == .link, people[pi].leaverEvidence.isEmpty, accounts[ai].active, !accounts[ai].pending else {
-                out.append(k)
+            guard people[pi].leaverEvidence.isEmpty, accounts[ai].active, !accounts[ai].pending else {
+                out.candidates.append(k)
                 continue
             }
             let storage = people[pi].groups.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
@@ -90,7 +97,11 @@ struct SyncScan: @unchecked Sendable {
                     last = resolved
                 }
             }
-            if !inSync(pi, ai, resolved) { out.append(k) }
+            if !inSync(pi, ai, resolved) {
+                out.candidates.append(k)
+            } else if pairs[k].how == .email {
+                out.adoptions.append(k)
+            }
         }
         return out
     }
@@ -112,9 +123,9 @@ struct SyncScan: @unchecked Sendable {
     /// The two halves' results, each written by one iteration.
     final class Halves: @unchecked Sendable {
         private let lock = NSLock()
-        var first: [Int] = []
-        var second: [Int] = []
-        func set(_ half: Int, _ value: [Int]) {
+        var first = Found()
+        var second = Found()
+        func set(_ half: Int, _ value: Found) {
             lock.lock()
             if half == 0 { first = value } else { second = value }
             lock.unlock()
