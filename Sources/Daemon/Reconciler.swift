@@ -29,6 +29,11 @@ public struct Reconciler: Sendable {
     /// Progress lines for people (stderr from the CLI); never secrets.
     public var log: @Sendable (String) -> Void = { _ in }
 
+    /// A command that exits right after the run sets this: the run's large values (the snapshot, every account,
+    /// the indexes) are then left for the operating system to reclaim at exit instead of being freed one object at
+    /// a time (about a second at 100,000 users). A long-running daemon leaves it off.
+    public var keepUntilExit = false
+
     public init(config: MixerSyncConfig, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.config = config
         self.clock = clock
@@ -157,9 +162,9 @@ public struct Reconciler: Sendable {
                           store: store, exit: 1)
         }
         let plan = Planner.plan(input, normalize: Self.normalizeDN)
+        if keepUntilExit { ExitReclaim.keep(input, snapshot) }
         let hash = PlanHash.of(plan.changes)
         let inScope = Self.inScope(input)
-        let accountsById = Dictionary(input.accounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let linkedIds = Set(input.links.values)
         let emails = Set(input.people.compactMap(\.email))
         let managedActive = input.accounts.filter { $0.active && (linkedIds.contains($0.id) || ($0.email.map(emails.contains) ?? false)) }.count
@@ -236,6 +241,10 @@ public struct Reconciler: Sendable {
             return finish(report("held", items: items, planFile: planPath), store: store, exit: 3)
         }
         if approved { try? store.consumeApproval(planHash: hash, runId: runId, at: now) }
+        // Only the accounts this apply touches or links are looked up: no index of every account.
+        let wanted = Set(plan.changes.compactMap(\.mixerUserId) + plan.adoptions.values)
+        var accountsById: [String: Account] = [:]
+        for a in input.accounts where wanted.contains(a.id) { accountsById[a.id] = a }
         for (anchor, id) in plan.adoptions {
             try? store.link(anchor: anchor, userId: id, email: accountsById[id]?.email, at: now)
         }
@@ -337,5 +346,17 @@ public struct Reconciler: Sendable {
             escrow: (report.counts["escrow"] ?? 0) + (report.counts["failed"] ?? 0), report: paths.first,
             durationMs: report.timings["total_ms"] ?? 0, error: report.errors.first))
         return Outcome(report: report, exitCode: paths.isEmpty && exit == 0 ? 1 : exit, reportPaths: paths)
+    }
+}
+
+/// Values kept alive until the process exits (see `Reconciler.keepUntilExit`).
+enum ExitReclaim {
+    nonisolated(unsafe) private static var kept: [Any] = []
+    private static let lock = NSLock()
+
+    static func keep(_ values: Any...) {
+        lock.lock()
+        kept.append(contentsOf: values)
+        lock.unlock()
     }
 }

@@ -25,10 +25,10 @@ public struct Audit: Sendable, Equatable, Codable {
     }
 
     public static func compute(accounts: [Account], plan: Plan, policy: Policy, now: Date) -> Audit {
-        let byId = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         func label(_ a: Account) -> String { a.email ?? a.id }
+        let unlinkedIds = Set(plan.unlinked)
         let admins = accounts.filter { $0.active && $0.globalRole == .admin }.map(label).sorted()
-        let unlinked = plan.unlinked.compactMap { byId[$0] }.map(label).sorted()
+        let unlinked = accounts.filter { unlinkedIds.contains($0.id) }.map(label).sorted()
         let pendingCut = now.addingTimeInterval(-Double(policy.pendingInviteDays) * 86400)
         let pending = accounts.filter { a in a.active && a.pending && (a.createdAt.map { $0 < pendingCut } ?? false) }
             .map(label).sorted()

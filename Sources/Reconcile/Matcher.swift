@@ -67,13 +67,35 @@ public enum Matcher {
             DispatchQueue.concurrentPerform(iterations: 2) { half in
                 var linkedHere: [Int32] = []
                 var absentHere: [(String, Int)] = []
-                for (anchor, id) in links[half == 0 ? links.startIndex..<middle : middle..<links.endIndex] {
-                    guard let ai = lookup.account(id: id, accounts) else { continue }
+                let slice = links[half == 0 ? links.startIndex..<middle : middle..<links.endIndex]
+                // Hash every link once, then look the ids and the anchors up in home-slot order (sequential
+                // probes, as the tables were built), and only then put the answers together, link by link.
+                var idH1: [UInt64] = [], idH2: [UInt32] = [], anchorH1: [UInt64] = [], anchorH2: [UInt32] = []
+                idH1.reserveCapacity(slice.count); idH2.reserveCapacity(slice.count)
+                anchorH1.reserveCapacity(slice.count); anchorH2.reserveCapacity(slice.count)
+                for (anchor, id) in slice {
+                    let (a1, a2) = IdentifierTable.hash(anchor)
+                    let (i1, i2) = IdentifierTable.hash(id)
+                    anchorH1.append(a1); anchorH2.append(UInt32(truncatingIfNeeded: a2))
+                    idH1.append(i1); idH2.append(UInt32(truncatingIfNeeded: i2))
+                }
+                var accountOf = [Int32](repeating: -1, count: idH1.count)
+                for k in homeSlotOrder(idH1, mask: lookup.accountIdMask) {
+                    accountOf[Int(k)] = lookup.account(h1: idH1[Int(k)], h2: idH2[Int(k)]) ?? -1
+                }
+                var personOf = [Int32](repeating: -1, count: anchorH1.count)
+                for k in homeSlotOrder(anchorH1, mask: lookup.personAnchorMask) {
+                    personOf[Int(k)] = lookup.person(h1: anchorH1[Int(k)], h2: anchorH2[Int(k)]) ?? -1
+                }
+                for (k, link) in slice.enumerated() {
+                    let ai = accountOf[k]
+                    guard ai >= 0 else { continue }
                     linkedHere.append(ai)
-                    if let pi = lookup.person(anchor: anchor, people) {
+                    let pi = personOf[k]
+                    if pi >= 0 {
                         out.buffer[Int(pi)] = ai  // anchors are unique keys: each half writes its own positions
                     } else {
-                        absentHere.append((anchor, Int(ai)))
+                        absentHere.append((link.key, Int(ai)))
                     }
                 }
                 halves.set(half, (linkedHere, absentHere))
@@ -184,15 +206,24 @@ struct MatchIndex {
         var byId = IdentifierTable(capacity: accounts.count)
         var byEmail = IndexTable(capacity: accounts.count)
         var duplicates: [String: [String]] = [:]
+        var idHashes = [UInt64](repeating: 0, count: accounts.count)
+        var idTags = [UInt32](repeating: 0, count: accounts.count)
         var hashes = [UInt64](repeating: 0, count: accounts.count)
         accounts.withUnsafeBufferPointer { accounts in
+            // One sequential pass computes every hash; the tables are then filled in home-slot order.
             for i in accounts.indices {
-                byId.insert(accounts[i].id, position: Int32(i))
-                guard let e = accounts[i].email else { continue }
-                let h = IndexTable.hash(e)
-                hashes[i] = h
-                if let first = byEmail.insert(e, hash: h, position: Int32(i), key: { accounts[Int($0)].email }) {
-                    duplicates[e, default: [accounts[Int(first)].id]].append(accounts[i].id)
+                let (h1, h2) = IdentifierTable.hash(accounts[i].id)
+                idHashes[i] = h1
+                idTags[i] = UInt32(truncatingIfNeeded: h2)
+                if let e = accounts[i].email { hashes[i] = IndexTable.hash(e) }
+            }
+            for p in homeSlotOrder(idHashes, mask: byId.mask) {
+                byId.insert(h1: idHashes[Int(p)], h2: idTags[Int(p)], position: p)
+            }
+            for p in homeSlotOrder(hashes, mask: byEmail.mask) {
+                guard let e = accounts[Int(p)].email else { continue }
+                if let first = byEmail.insert(e, hash: hashes[Int(p)], position: p, key: { accounts[Int($0)].email }) {
+                    duplicates[e, default: [accounts[Int(first)].id]].append(accounts[Int(p)].id)
                 }
             }
         }
@@ -204,17 +235,25 @@ struct MatchIndex {
         var byEmail = IndexTable(capacity: people.count)
         var duplicates: [String: [String]] = [:]
         var positions: [Int] = []
+        var anchorHashes = [UInt64](repeating: 0, count: people.count)
+        var anchorTags = [UInt32](repeating: 0, count: people.count)
         var hashes = [UInt64](repeating: 0, count: people.count)
         people.withUnsafeBufferPointer { people in
             for i in people.indices {
-                byAnchor.insert(people[i].anchor, position: Int32(i))
-                guard let e = people[i].email else { continue }
-                let h = IndexTable.hash(e)
-                hashes[i] = h
-                if let first = byEmail.insert(e, hash: h, position: Int32(i), key: { people[Int($0)].email }) {
-                    duplicates[e, default: [people[Int(first)].anchor]].append(people[i].anchor)
+                let (h1, h2) = IdentifierTable.hash(people[i].anchor)
+                anchorHashes[i] = h1
+                anchorTags[i] = UInt32(truncatingIfNeeded: h2)
+                if let e = people[i].email { hashes[i] = IndexTable.hash(e) }
+            }
+            for p in homeSlotOrder(anchorHashes, mask: byAnchor.mask) {
+                byAnchor.insert(h1: anchorHashes[Int(p)], h2: anchorTags[Int(p)], position: p)
+            }
+            for p in homeSlotOrder(hashes, mask: byEmail.mask) {
+                guard let e = people[Int(p)].email else { continue }
+                if let first = byEmail.insert(e, hash: hashes[Int(p)], position: p, key: { people[Int($0)].email }) {
+                    duplicates[e, default: [people[Int(first)].anchor]].append(people[Int(p)].anchor)
                     positions.append(Int(first))
-                    positions.append(i)
+                    positions.append(Int(p))
                 }
             }
         }
@@ -222,6 +261,10 @@ struct MatchIndex {
     }
 
     func account(id: String, _ accounts: [Account]) -> Int32? { accountById.find(id) }
+    func account(h1: UInt64, h2: UInt32) -> Int32? { accountById.find(h1: h1, h2: h2) }
+    func person(h1: UInt64, h2: UInt32) -> Int32? { personByAnchor.find(h1: h1, h2: h2) }
+    var accountIdMask: Int { accountById.mask }
+    var personAnchorMask: Int { personByAnchor.mask }
     func account(email: String, _ accounts: UnsafeBufferPointer<Account>) -> Int32? {
         accountByEmail.find(email) { accounts[Int($0)].email }
     }

@@ -18,6 +18,7 @@ struct PlanCommand: AsyncParsableCommand {
         let config = try global.load()
         var reconciler = Reconciler(config: config)
         reconciler.log = Terminal.progress
+        reconciler.keepUntilExit = true
         let outcome = await reconciler.plan(out: out)
         RunSummary.print(outcome)
         throw ExitCode(outcome.exitCode)
@@ -40,6 +41,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let config = try global.load()
         var reconciler = Reconciler(config: config)
         reconciler.log = Terminal.progress
+        reconciler.keepUntilExit = true
         if let wait = ProcessInfo.processInfo.environment["MIXER_SYNC_MAX_BUDGET_WAIT"].flatMap(Double.init) {
             reconciler.maxBudgetWait = wait
         }
