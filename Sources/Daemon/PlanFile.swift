@@ -31,6 +31,15 @@ public struct PlanFile: Codable, Sendable {
     }
 }
 
+extension PlanFile {
+    /// Keeps the newest `keep` plan files of `STATE/plans/` (by name: run ids start with the time) and `latest.json`.
+    static func prune(directory: String, keep: Int) {
+        guard keep > 0, let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let plans = names.filter { $0.hasSuffix(".json") && $0 != "latest.json" }.sorted()
+        for name in plans.dropLast(keep) { unlink(directory + "/" + name) }
+    }
+}
+
 /// A run that could not be carried out (bad plan file, lock held, state unreadable …).
 public struct RunError: Error, CustomStringConvertible, Sendable {
     public var description: String

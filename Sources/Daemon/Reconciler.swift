@@ -213,7 +213,10 @@ public struct Reconciler: Sendable {
             var errors: [String] = []
             do {
                 try file.write(to: path)
-                if out == nil { try file.write(to: config.state.directory + "/plans/latest.json") }
+                if out == nil {
+                    try file.write(to: config.state.directory + "/plans/latest.json")
+                    PlanFile.prune(directory: config.state.directory + "/plans", keep: config.report.keep)
+                }
             } catch { errors.append("cannot write the plan file: \(error)") }
             try? store.recordSnapshot(runId: runId, inScope: inScope, people: snapshot.people.count, good: false, at: now)
             let items = plan.queue.map { RunReport.Item($0) }

@@ -51,8 +51,9 @@ public struct StatusReport: Codable, Sendable {
         lines.append("held plans awaiting approval (\(held.count)):")
         for h in held { lines.append("  \(h.planHash) at \(h.at), \(h.changes) changes") }
         if let q = queue {
-            lines.append("write queue: \(q.writes) writes, \(q.writesLeft.map(String.init) ?? "?") of \(q.writeLimit.map(String.init) ?? "?") left"
-                         + (q.etaSeconds.map { ", ETA \($0) s" } ?? ""))
+            let budget = q.writesLeft.map { left in "\(left) of \(q.writeLimit.map(String.init) ?? "?") writes left in this window" }
+                ?? "MixerAI's write budget not seen yet (it shows in the answers to writes)"
+            lines.append("write queue: \(q.writes) writes, \(budget)" + (q.etaSeconds.map { $0 > 0 ? ", ETA \($0) s" : "" } ?? ""))
         }
         return lines.joined(separator: "\n")
     }
