@@ -42,6 +42,25 @@ import TestSupport
         #expect(try await w.run("plan").status == 0)
     }
 
+    /// Answers lost after MixerAI applied the change (the connection dropped mid-answer) on the offboarding calls:
+    /// the change is proven applied from a read-back, never lost and never counted as a failure.
+    @Test func droppedAnswersToAnOffboardingAreReadBack() async throws {
+        let w = try World(people: [World.Person("d1", extra: ["employeeType: terminated"]), World.Person("d2")],
+                          groups: ["editors": ["d1", "d2"]],
+                          seedUsers: [["email": "d1@e2e.example.com", "full_name": "Person d1", "role": "editor",
+                                       "global_role": "editor", "brands": ["Brand A": "editor"]]],
+                          policy: "max_deactivations_percent = 100")
+        _ = try w.sandbox.hook("POST", "faults", ["path_prefix": "/api/users/", "kind": "drop", "times": 2])
+        let r = try await w.run("apply")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.changes.allSatisfy { $0["status"] as? String == "applied" }, "\(r.changes)")
+        let gone = try w.users()["d1@e2e.example.com"]
+        #expect(gone?["user_metadata"]?["status"]?.string == "inactive")
+        #expect(gone?["user_metadata"]?["role"]?.string == "viewer")
+        #expect(try w.brands("d1@e2e.example.com").isEmpty)
+        #expect(try await w.run("plan").status == 0)
+    }
+
     /// 60 joiners against MixerAI's 50 writes an hour: 50 go, none is refused with 429, the rest wait in escrow.
     @Test func theFiftyPerHourBudget() async throws {
         let people = (1...60).map { World.Person("b\($0)") }
