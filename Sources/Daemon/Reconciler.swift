@@ -278,8 +278,13 @@ public struct Reconciler: Sendable {
             throw RunError("\(config.file): the [mixerai] section is required for this command")
         }
         let client = try MixerAIClient(connection: try MixerAISession.connection(settings, stateDirectory: config.state.directory))
-        _ = try await client.me()
+        let me = try await client.me()
         let accounts = try await client.listUsers(map: AccountMapping.account)
+        // A list that lacks the service account itself is not the whole list (a permission or paging fault):
+        // planning from it would invite people who have accounts, so the run stops here.
+        guard accounts.contains(where: { $0.id == me.id }) else {
+            throw RunError("MixerAI's user list (\(accounts.count) users) does not contain the service account \(me.email): an incomplete list, nothing planned")
+        }
         let brands = try await client.listBrands()
         return (client, accounts, brands)
     }
