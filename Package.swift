@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C interop: one system-library target per C library, each a modulemap + one shim.h.
@@ -42,9 +43,14 @@ let package = Package(
         .target(name: "Report", dependencies: ["Reconcile"]),
         // One reconcile run end to end: read both sides, recover the journal, plan, gate, apply, report.
         .target(name: "Daemon", dependencies: ["Config", "Directory", "LDAPClient", "MixerAI", "CurlHTTP", "Reconcile",
-                                               "Report", "Secrets", "State"]),
+                                               "Report", "Secrets", "State",
+                                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                               .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                                               .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "mixer-sync", dependencies: [
             "Config", "Daemon", "Directory", "LDAPClient", "Reconcile", "Report", "Secrets", "State", "MixerAI", "CurlHTTP",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

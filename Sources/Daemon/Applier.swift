@@ -24,11 +24,13 @@ struct Applier {
     let maxBudgetWait: TimeInterval
     let clock: @Sendable () -> Date
     var log: @Sendable (String) -> Void = { _ in }
+    var shouldStop: @Sendable () -> Bool = { false }
 
     func apply(_ queue: [Change]) async -> [Result] {
         var results: [Result] = []
         var stop: String?
         for change in queue {
+            if stop == nil && shouldStop() { stop = "not attempted: mixer-sync was stopping" }
             if let stop {
                 results.append(Result(change: change, status: "escrow", reason: stop))
                 continue

@@ -33,6 +33,11 @@ public struct Reconciler: Sendable {
     /// the indexes) are then left for the operating system to reclaim at exit instead of being freed one object at
     /// a time (about a second at 100,000 users). A long-running daemon leaves it off.
     public var keepUntilExit = false
+    /// The daemon holds the state directory's lock for its whole life; its runs must not take it again.
+    public var lockHeldByCaller = false
+    /// Asked before every change of an apply: when it says stop (SIGTERM), the in-flight change finishes and the
+    /// rest is left in escrow for the next start.
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init(config: MixerSyncConfig, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.config = config
@@ -72,9 +77,9 @@ public struct Reconciler: Sendable {
         var timings: [String: Int] = [:]
         var warnings = config.warnings
         let store: StateStore
-        let lock: StateLock
+        let lock: StateLock?
         do {
-            lock = try StateLock(directory: config.state.directory)
+            lock = lockHeldByCaller ? nil : try StateLock(directory: config.state.directory)
             store = try StateStore(directory: config.state.directory)
         } catch {
             return finish(errorReport(runId, mode, started, "\(error)", snapshot: nil), store: nil, exit: 1)
@@ -256,6 +261,7 @@ public struct Reconciler: Sendable {
                               brandIdByName: Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a }),
                               accountsById: accountsById, maxBudgetWait: maxBudgetWait, clock: clock)
         applier.log = log
+        applier.shouldStop = shouldStop
         let results = await applier.apply(plan.queue)
         timings["apply_ms"] = ms(since: applyStart)
         let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import CurlHTTP
 import Foundation
+import Logging
 
 /// `mixer-sync`: keeps MixerAI's users and roles in line with the LDAP directory.
 @main
@@ -10,13 +11,15 @@ struct MixerSync: AsyncParsableCommand {
         commandName: "mixer-sync",
         abstract: "Keep MixerAI's users and roles in line with the company's LDAP directory.",
         version: "0.1.0",
-        subcommands: [PlanCommand.self, ApplyCommand.self, ApproveCommand.self, ExplainCommand.self, StatusCommand.self,
+        subcommands: [PlanCommand.self, ApplyCommand.self, RunCommand.self, ApproveCommand.self, ExplainCommand.self, StatusCommand.self,
                       TestQuery.self, CheckConfig.self, CheckMixerAI.self]
     )
 
     /// libcurl's global initialisation comes before anything else runs.
     static func main() async {
         CurlGlobal.initialize()
+        // Logs go to stderr, one line each (journald keeps them under the unit).
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         await main(nil)
     }
 }

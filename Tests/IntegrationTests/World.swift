@@ -48,7 +48,7 @@ final class World: @unchecked Sendable {
     /// Role mappings every world uses: editors → Editor on Brand A, viewers → View Only on Brand B,
     /// admins → Administrator (global), staff → Editor (global).
     init(people: [Person], groups: [String: [String]], seedUsers: [JSONValue] = [], policy: String = "",
-         sandboxArguments: [String] = [], extraUserRules: String = "") throws {
+         sandboxArguments: [String] = [], extraUserRules: String = "", extraConfig: String = "") throws {
         let id = UUID().uuidString.prefix(8).lowercased()
         base = "ou=e2e-\(id),dc=example,dc=com"
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-sync-e2e-\(id)").path
@@ -121,6 +121,7 @@ final class World: @unchecked Sendable {
 
         [report]
         directory = "\(folder)/reports"
+        \(extraConfig)
         """.write(toFile: config, atomically: true, encoding: .utf8)
 
         var ldif = ["dn: \(base)\nobjectClass: organizationalUnit\nou: e2e-\(id)"]

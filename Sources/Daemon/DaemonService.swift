@@ -1,0 +1,127 @@
+import Config
+import Foundation
+import Logging
+import Report
+import ServiceLifecycle
+import State
+import UnixSignals
+
+/// The configuration a running daemon uses, replaced by a validated reload (SIGHUP).
+public final class ConfigHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: MixerSyncConfig
+    public init(_ config: MixerSyncConfig) { current = config }
+    public var config: MixerSyncConfig {
+        get { lock.lock(); defer { lock.unlock() }; return current }
+        set { lock.lock(); current = newValue; lock.unlock() }
+    }
+}
+
+/// `mixer-sync run`: full reconciles on a schedule (with jitter), applied, each journaled and reported like an
+/// `apply`. SIGTERM lets the in-flight MixerAI call finish, leaves the rest in escrow and ends the service (exit 0).
+/// After three whole runs in a row fail, it is in quarantine: retries slow down (doubling up to a day) and every
+/// failed run says so in the log and in systemd's STATUS.
+public struct DaemonService: Service {
+    let holder: ConfigHolder
+    let notify: SystemdNotify
+    let logger: Logger
+    /// A fraction of the interval, at random, added to each wait so several instances do not run in step.
+    var jitter = 0.1
+
+    public init(holder: ConfigHolder, notify: SystemdNotify = SystemdNotify(), logger: Logger) {
+        self.holder = holder
+        self.notify = notify
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        notify.ready("started; first full reconcile now")
+        logger.info("mixer-sync daemon started", metadata: ["state.directory": "\(holder.config.state.directory)"])
+        var failures = 0
+        while !Task.isShuttingDownGracefully {
+            let config = holder.config
+            var reconciler = Reconciler(config: config)
+            reconciler.lockHeldByCaller = true
+            reconciler.shouldStop = { Task.isShuttingDownGracefully }
+            reconciler.log = { [logger] line in logger.debug("\(line)") }
+            let outcome = await reconciler.apply()
+            let r = outcome.report
+            failures = outcome.exitCode == 1 ? failures + 1 : 0
+            let quarantine = failures >= 3
+            let summary = "last run \(r.runId): \(r.outcome), \(r.changes.count) changes, \(r.counts["applied"] ?? 0) applied, "
+                + "\(r.counts["escrow"] ?? 0) in escrow, \(r.pendingOffboard.count) pending offboard"
+                + (quarantine ? " — QUARANTINE after \(failures) failed runs" : "")
+            notify.status(summary)
+            if outcome.exitCode == 1 {
+                logger.error("full reconcile failed", metadata: ["run.id": "\(r.runId)", "run.error": "\(r.errors.first ?? "")",
+                                                                 "run.failures": "\(failures)", "run.quarantine": "\(quarantine)"])
+            } else {
+                logger.info("full reconcile", metadata: ["run.id": "\(r.runId)", "run.outcome": "\(r.outcome)",
+                                                         "run.changes": "\(r.changes.count)", "run.report": "\(outcome.reportPaths.first ?? "")"])
+            }
+            guard !Task.isShuttingDownGracefully else { break }
+            let wait = Self.wait(interval: config.daemon.fullSyncInterval, failures: failures, jitter: jitter)
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+            } catch {
+                break  // shutting down (or cancelled): no new run
+            }
+        }
+        notify.stopping()
+        logger.info("mixer-sync daemon stopping")
+    }
+
+    /// The pause before the next full run: the interval plus jitter; in quarantine the interval doubles per
+    /// further failure, up to a day.
+    static func wait(interval: Duration, failures: Int, jitter: Double) -> Duration {
+        var base = interval
+        if failures >= 3 {
+            base = min(interval * (1 << min(failures - 2, 16)), .seconds(86400))
+        }
+        let extra = Double(base.components.seconds) * Double.random(in: 0...max(0, jitter))
+        return base + .milliseconds(Int64(extra * 1000))
+    }
+}
+
+/// SIGHUP: reload the configuration file; a file that does not validate is logged and the old one kept.
+public struct ReloadService: Service {
+    let path: String
+    let holder: ConfigHolder
+    let logger: Logger
+
+    public init(path: String, holder: ConfigHolder, logger: Logger) {
+        self.path = path
+        self.holder = holder
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                let fresh = try ConfigLoader.load(path: path)
+                holder.config = fresh
+                logger.notice("configuration reloaded", metadata: ["config.file": "\(path)"])
+            } catch {
+                logger.error("configuration reload refused; the running configuration is kept",
+                             metadata: ["config.file": "\(path)", "config.error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// WATCHDOG=1 at half of `$WATCHDOG_USEC`, while the service group runs.
+public struct WatchdogService: Service {
+    let notify: SystemdNotify
+
+    public init(notify: SystemdNotify) { self.notify = notify }
+
+    public func run() async throws {
+        guard let interval = notify.watchdogInterval else { return try await gracefulShutdown() }
+        while !Task.isShuttingDownGracefully {
+            notify.watchdog()
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval / 2) }
+            } catch { return }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import Logging
+import ServiceLifecycle
+import State
+
+/// `mixer-sync run`: the daemon (under systemd: `Type=notify`).
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "The daemon: full reconciles on [daemon].full_sync_interval, applied and reported; SIGHUP reloads a "
+            + "validated config, SIGTERM stops after the in-flight call. Exit 0 on SIGTERM · 1 when it cannot start.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let config = try global.load()
+        var logger = Logger(label: "mixer-sync")
+        logger.logLevel = ProcessInfo.processInfo.environment["MIXER_SYNC_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        // One daemon per state directory, for its whole life (a CLI apply meanwhile is refused).
+        let lock: StateLock
+        do {
+            lock = try StateLock(directory: config.state.directory)
+        } catch {
+            Terminal.error("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let holder = ConfigHolder(config)
+        let notify = SystemdNotify()
+        var group = ServiceGroupConfiguration(services: [
+            .init(service: DaemonService(holder: holder, notify: notify, logger: logger)),
+            .init(service: ReloadService(path: global.configPath, holder: holder, logger: logger)),
+            .init(service: WatchdogService(notify: notify)),
+        ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(60)
+        try await ServiceGroup(configuration: group).run()
+        withExtendedLifetime(lock) {}
+    }
+}

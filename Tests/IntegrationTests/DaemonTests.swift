@@ -1,0 +1,100 @@
+import Foundation
+import Sandbox
+import Testing
+import TestSupport
+
+/// `mixer-sync run` as systemd runs it: a child process with a notify socket of the test's own.
+@Suite(.serialized) struct DaemonTests {
+    /// A unix datagram socket standing in for systemd's `$NOTIFY_SOCKET`.
+    final class NotifyListener: @unchecked Sendable {
+        let path: String
+        let fd: Int32
+        var received: [String] = []
+
+        init() throws {
+            path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8))").path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard fd >= 0, rc == 0 else { throw World.Failure(description: "cannot bind \(path)") }
+        }
+
+        /// Waits until a received message contains `text` (or the time runs out); everything read is kept.
+        func wait(for text: String, seconds: Double) async -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if received.contains(where: { $0.contains(text) }) { return true }
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, 0) > 0 {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    let n = recv(fd, &buffer, buffer.count, 0)
+                    if n > 0 { received.append(String(decoding: buffer.prefix(n), as: UTF8.self)) }
+                    continue
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return received.contains { $0.contains(text) }
+        }
+
+        deinit {
+            close(fd)
+            unlink(path)
+        }
+    }
+
+    @Test func readyWatchdogReloadSingleInstanceAndAQuickCleanStop() async throws {
+        let people = (1...3).map { World.Person("r\($0)") }
+        let w = try World(people: people, groups: ["editors": people.map(\.uid)],
+                          extraConfig: "\n[daemon]\nfull_sync_interval = \"2s\"\n")
+        let notify = try NotifyListener()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
+        process.arguments = ["run", "--config", w.config]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        env["WATCHDOG_USEC"] = "1000000"
+        process.environment = env
+        let log = w.folder + "/daemon.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        #expect(await notify.wait(for: "READY=1", seconds: 30), "READY: \(notify.received)")
+        #expect(await notify.wait(for: "STATUS=last run", seconds: 60), "a full run reported: \(notify.received)")
+        #expect(await notify.wait(for: "WATCHDOG=1", seconds: 10))
+        let users = try w.users()
+        for p in people { #expect(users[p.mail!] != nil, "the full run invited \(p.uid)") }
+
+        // One mixer-sync per state directory: an apply from the command line is refused meanwhile.
+        let cli = try await w.run("apply")
+        #expect(cli.status == 1)
+        #expect(cli.stderr.contains("another mixer-sync") || (cli.report["errors"] as? [String])?.first?.contains("another mixer-sync") == true)
+
+        // A broken configuration on SIGHUP is refused; the daemon goes on with the old one.
+        let good = try String(contentsOfFile: w.config, encoding: .utf8)
+        try (good + "\n[bogus]\nkey = 1\n").write(toFile: w.config, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .seconds(1))
+        #expect(process.isRunning)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains("configuration reload refused"), "\(text)")
+        try good.write(toFile: w.config, atomically: true, encoding: .utf8)
+
+        // SIGTERM: a clean stop, exit 0, within 5 s.
+        let stopAsked = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        while process.isRunning && ContinuousClock.now - stopAsked < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
+        let took = ContinuousClock.now - stopAsked
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        #expect(took < .seconds(5), "stopped in \(took)")
+        #expect(await notify.wait(for: "STOPPING=1", seconds: 2))
+        #expect(!(try String(contentsOfFile: log, encoding: .utf8)).contains("sandbox-password"))
+    }
+}
