@@ -77,9 +77,18 @@ public struct Reconciler: Sendable {
         var timings: [String: Int] = [:]
         var warnings = config.warnings
         let store: StateStore
-        let lock: StateLock?
+        var lock: StateLock?
+        // A dry run may run beside a daemon that holds the lock: it then leaves unfinished intents to the daemon.
+        var besideDaemon = false
         do {
-            lock = lockHeldByCaller ? nil : try StateLock(directory: config.state.directory)
+            if !lockHeldByCaller {
+                do {
+                    lock = try StateLock(directory: config.state.directory)
+                } catch let held as StateError where mode == .dryRun {
+                    besideDaemon = true
+                    warnings.append("\(held): a dry run only; unfinished intents are left to it")
+                }
+            }
             store = try StateStore(directory: config.state.directory)
         } catch {
             return finish(errorReport(runId, mode, started, "\(error)", snapshot: nil), store: nil, exit: 1)
@@ -145,7 +154,7 @@ public struct Reconciler: Sendable {
 
         // 3. Unfinished intents of an earlier run are settled from this read before anything new (crash safety).
         do {
-            let unfinished = try store.unfinishedIntents()
+            let unfinished = besideDaemon ? [] : try store.unfinishedIntents()
             if !unfinished.isEmpty {
                 let notes = try Recovery.resolve(unfinished, accounts: accounts, store: store, now: clock())
                 warnings += notes

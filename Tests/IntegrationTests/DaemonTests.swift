@@ -76,6 +76,11 @@ import TestSupport
         #expect(cli.status == 1)
         #expect(cli.stderr.contains("another mixer-sync") || (cli.report["errors"] as? [String])?.first?.contains("another mixer-sync") == true)
 
+        // A dry run beside the daemon works, and says it left the journal to the daemon.
+        let dry = try await w.run("plan")
+        #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
+        #expect((dry.report["warnings"] as? [String])?.contains { $0.contains("another mixer-sync") } == true)
+
         // A broken configuration on SIGHUP is refused; the daemon goes on with the old one.
         let good = try String(contentsOfFile: w.config, encoding: .utf8)
         try (good + "\n[bogus]\nkey = 1\n").write(toFile: w.config, atomically: true, encoding: .utf8)
