@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C interop: one system-library target per C library, each a modulemap + one shim.h.
@@ -46,11 +48,15 @@ let package = Package(
                                                "Report", "Secrets", "State",
                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                                               .product(name: "Logging", package: "swift-log")]),
+                                               .product(name: "Logging", package: "swift-log"),
+                                               .product(name: "Metrics", package: "swift-metrics"),
+                                               .product(name: "Prometheus", package: "swift-prometheus")]),
         .executableTarget(name: "mixer-sync", dependencies: [
             "Config", "Daemon", "Directory", "LDAPClient", "Reconcile", "Report", "Secrets", "State", "MixerAI", "CurlHTTP",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import Logging
+import Metrics
 import Report
 import ServiceLifecycle
 import State
@@ -52,6 +53,7 @@ public struct DaemonService: Service {
                 + "\(r.counts["escrow"] ?? 0) in escrow, \(r.pendingOffboard.count) pending offboard"
                 + (quarantine ? " — QUARANTINE after \(failures) failed runs" : "")
             notify.status(summary)
+            Self.record(r, quarantine: quarantine)
             if outcome.exitCode == 1 {
                 logger.error("full reconcile failed", metadata: ["run.id": "\(r.runId)", "run.error": "\(r.errors.first ?? "")",
                                                                  "run.failures": "\(failures)", "run.quarantine": "\(quarantine)"])
@@ -69,6 +71,26 @@ public struct DaemonService: Service {
         }
         notify.stopping()
         logger.info("mixer-sync daemon stopping")
+    }
+
+    /// What a run leaves in the metrics (swift-metrics; the Prometheus factory exports them).
+    static func record(_ r: RunReport, quarantine: Bool) {
+        Counter(label: "mixer_sync_runs_total", dimensions: [("outcome", r.outcome)]).increment()
+        for phase in ["directory", "mixerai", "plan", "apply", "total"] {
+            if let ms = r.timings["\(phase)_ms"] {
+                Metrics.Timer(label: "mixer_sync_phase_duration_seconds", dimensions: [("phase", phase)])
+                    .recordMilliseconds(ms)
+            }
+        }
+        for item in r.changes {
+            Counter(label: "mixer_sync_changes_total", dimensions: [("kind", item.kind), ("status", item.status)]).increment()
+        }
+        if r.held { Counter(label: "mixer_sync_held_plans_total").increment() }
+        Gauge(label: "mixer_sync_queue_depth").record(r.changes.filter { $0.status == "escrow" || $0.status == "failed" }.count)
+        Gauge(label: "mixer_sync_pending_offboard").record(r.pendingOffboard.count)
+        if let left = r.queue.writesLeft { Gauge(label: "mixer_sync_write_budget_remaining").record(left) }
+        Gauge(label: "mixer_sync_quarantine").record(quarantine ? 1 : 0)
+        Gauge(label: "mixer_sync_last_run_timestamp_seconds").record(Date().timeIntervalSince1970)
     }
 
     /// The pause before the next full run: the interval plus jitter; in quarantine the interval doubles per

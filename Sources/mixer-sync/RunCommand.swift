@@ -2,6 +2,8 @@ import ArgumentParser
 import Daemon
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import State
 
@@ -28,10 +30,20 @@ struct RunCommand: AsyncParsableCommand {
         }
         let holder = ConfigHolder(config)
         let notify = SystemdNotify()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let metrics: MetricsServer
+        do {
+            metrics = try MetricsServer(listen: config.daemon.metricsListen, registry: registry, logger: logger)
+        } catch {
+            Terminal.error("cannot start: \(error)")
+            throw ExitCode(1)
+        }
         var group = ServiceGroupConfiguration(services: [
             .init(service: DaemonService(holder: holder, notify: notify, logger: logger)),
             .init(service: ReloadService(path: global.configPath, holder: holder, logger: logger)),
             .init(service: WatchdogService(notify: notify)),
+            .init(service: metrics),
         ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(60)
         try await ServiceGroup(configuration: group).run()

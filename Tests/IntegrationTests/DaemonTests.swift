@@ -46,10 +46,24 @@ import TestSupport
         }
     }
 
+    /// A port nobody listens on now (bound to 0, read, closed).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length); return getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     @Test func readyWatchdogReloadSingleInstanceAndAQuickCleanStop() async throws {
         let people = (1...3).map { World.Person("r\($0)") }
         let w = try World(people: people, groups: ["editors": people.map(\.uid)],
-                          extraConfig: "\n[daemon]\nfull_sync_interval = \"2s\"\n")
+                          extraConfig: "\n[daemon]\nfull_sync_interval = \"2s\"\nmetrics_listen = \"127.0.0.1:\(Self.freePort())\"\n")
         let notify = try NotifyListener()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
@@ -70,6 +84,17 @@ import TestSupport
         #expect(await notify.wait(for: "WATCHDOG=1", seconds: 10))
         let users = try w.users()
         for p in people { #expect(users[p.mail!] != nil, "the full run invited \(p.uid)") }
+
+        // The metrics endpoint answers in Prometheus text on loopback.
+        let port = try #require(Int(try String(contentsOfFile: w.config, encoding: .utf8)
+            .components(separatedBy: "metrics_listen = \"127.0.0.1:")[1].prefix { $0.isNumber }))
+        let metrics = try HTTP.send(port: port, "GET", "/metrics")
+        let exposition = String(decoding: metrics.body, as: UTF8.self)
+        #expect(metrics.status == 200)
+        #expect(exposition.contains("mixer_sync_runs_total"), "\(exposition)")
+        #expect(exposition.contains("mixer_sync_phase_duration_seconds"))
+        #expect(exposition.contains("mixer_sync_changes_total"))
+        #expect(try HTTP.send(port: port, "GET", "/other").status == 404)
 
         // One mixer-sync per state directory: an apply from the command line is refused meanwhile.
         let cli = try await w.run("apply")
