@@ -17,7 +17,8 @@ public struct SystemdNotify: Sendable {
     public func watchdog() { send("WATCHDOG=1") }
     public func stopping() { send("STOPPING=1") }
 
-    /// One datagram; failures are ignored (a missing systemd must never stop mixer-sync).
+    /// One datagram, never waiting: when the receiver's queue is full the message is dropped (a missed keep-alive
+    /// is better than a daemon stuck in `sendto`). Failures are ignored: a missing systemd must never stop mixer-sync.
     public func send(_ message: String) {
         guard let path = socketPath else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -36,7 +37,7 @@ public struct SystemdNotify: Sendable {
         let data = Array(message.utf8)
         _ = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                data.withUnsafeBytes { sendto(fd, $0.baseAddress, data.count, Int32(MSG_NOSIGNAL), sa, length) }
+                data.withUnsafeBytes { sendto(fd, $0.baseAddress, data.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, length) }
             }
         }
     }
