@@ -8,7 +8,6 @@ struct IndexTable {
     private struct Slot { var tag: UInt32; var position: Int32 }
     private var slots: [Slot]
     let mask: Int
-    private(set) var count = 0
 
     init(capacity: Int) {
         var size = 16
@@ -17,12 +16,8 @@ struct IndexTable {
         mask = size - 1
     }
 
-    /// Inserts `position` under `key` unless the key is present; returns the position already stored, if any.
-    @discardableResult
-    mutating func insert(_ key: String, position: Int32, key keyAt: (Int32) -> String?) -> Int32? {
-        insert(key, hash: Self.hash(key), position: position, key: keyAt)
-    }
-
+    /// Inserts `position` under `key` (whose `hash` the caller computed) unless the key is present; returns the
+    /// position already stored, if any.
     @discardableResult
     mutating func insert(_ key: String, hash h: UInt64, position: Int32, key keyAt: (Int32) -> String?) -> Int32? {
         var i = Int(truncatingIfNeeded: h) & mask
@@ -31,7 +26,6 @@ struct IndexTable {
             let s = slots[i]
             if s.position < 0 {
                 slots[i] = Slot(tag: tag, position: position)
-                count += 1
                 return nil
             }
             if s.tag == tag, keyAt(s.position) == key { return s.position }
@@ -96,14 +90,8 @@ struct IdentifierTable {
         mask = size - 1
     }
 
-    /// Inserts unless present; returns the position already stored under an identical key.
-    @discardableResult
-    mutating func insert(_ key: String, position: Int32) -> Int32? {
-        let (h1, wide) = Self.hash(key)
-        return insert(h1: h1, h2: UInt32(truncatingIfNeeded: wide), position: position)
-    }
-
-    /// The same with the key's hashes already computed (bulk builds).
+    /// Inserts unless present (the key's hashes computed by the caller); returns the position already stored under
+    /// an identical key.
     @discardableResult
     mutating func insert(h1: UInt64, h2: UInt32, position: Int32) -> Int32? {
         var i = Int(truncatingIfNeeded: h1) & mask

@@ -57,14 +57,15 @@ struct SyncScan: @unchecked Sendable {
                     let scan = SyncScan(people: people, accounts: accounts, pairs: pairs, personEmailHashes: personEmailHashes,
                                         accountEmailHashes: accountEmailHashes, input: input, brandIdByName: brandIdByName,
                                         normalize: normalize)
-                    let halves = Halves()
+                    let halves = ResultBox<[Found]>()
+                    halves.value = [Found(), Found()]
                     let count = pairs.count
                     let split = count > 20_000  // below that, a second thread costs more than it saves
                     DispatchQueue.concurrentPerform(iterations: split ? 2 : 1) { half in
                         halves.set(half, scan.scan(half == 0 ? 0..<(split ? count / 2 : count) : (count / 2)..<count))
                     }
-                    return Found(candidates: halves.first.candidates + halves.second.candidates,
-                                 adoptions: halves.first.adoptions + halves.second.adoptions)
+                    let (first, second) = (halves.value![0], halves.value![1])
+                    return Found(candidates: first.candidates + second.candidates, adoptions: first.adoptions + second.adoptions)
                 }
             }
         }
@@ -119,17 +120,4 @@ struct SyncScan: @unchecked Sendable {
             && Planner.sameText(accounts[ai].jobTitle, people[pi].jobTitle)
             && Planner.sameText(accounts[ai].company, people[pi].company)
     }
-
-    /// The two halves' results, each written by one iteration.
-    final class Halves: @unchecked Sendable {
-        private let lock = NSLock()
-        var first = Found()
-        var second = Found()
-        func set(_ half: Int, _ value: Found) {
-            lock.lock()
-            if half == 0 { first = value } else { second = value }
-            lock.unlock()
-        }
-    }
 }
-
