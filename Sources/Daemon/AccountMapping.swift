@@ -14,11 +14,9 @@ enum AccountMapping {
             // `role` is user_metadata.role, the one the API writes (PUT); "Viewer" when unknown (H2).
             globalRole: u.role.flatMap { Role(rawValue: $0.lowercased()) },
             brands: brands, active: !u.isInactive, pending: u.isPending,
-            createdAt: u.createdAt.flatMap(parseDate), lastSignInAt: u.lastSignInAt.flatMap(parseDate),
+            createdAt: u.createdAt.flatMap(ISOTimestamp.parse), lastSignInAt: u.lastSignInAt.flatMap(ISOTimestamp.parse),
             appAdmin: u.globalRole?.lowercased() == "admin")
     }
-
-    static func parseDate(_ text: String) -> Date? { ISOTimestamp.parse(text) }
 
     /// The full desired state for `PUT /api/users/{id}` (H3: every field, every brand, always).
     static func update(_ to: AccountState, brandIdByName: [String: String]) -> UserUpdate {

@@ -57,7 +57,13 @@ public enum ISOTimestamp {
             return nil
         }
         guard i == b.count else { return nil }
-        // Days from the civil date (proleptic Gregorian), after Howard Hinnant's days_from_civil.
+        return date(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+                    fraction: fraction, offsetSeconds: offset)
+    }
+
+    /// A UTC civil time as a Date (proleptic Gregorian days after Howard Hinnant's days_from_civil).
+    static func date(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, fraction: Double = 0,
+                     offsetSeconds: Int = 0) -> Date {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -65,7 +71,7 @@ public enum ISOTimestamp {
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146097 + doe - 719468
-        let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+        let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }

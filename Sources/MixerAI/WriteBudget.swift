@@ -29,7 +29,7 @@ public struct WriteBudget: Sendable, Equatable {
         if let r = remaining.flatMap(Int.init) {
             self.remaining = r
         }
-        if let text = reset, let at = ISODate.parse(text) {
+        if let text = reset, let at = ISOTimestamp.parse(text) {
             var offset = 0.0
             if let serverDate, abs(serverDate.timeIntervalSince(now)) > 2 { offset = serverDate.timeIntervalSince(now) }
             // A small margin so the first write of the new window lands after the server's reset.
@@ -41,11 +41,6 @@ public struct WriteBudget: Sendable, Equatable {
     mutating func spend() {
         if let r = remaining, r > 0 { remaining = r - 1 }
     }
-}
-
-/// Parses ISO-8601 times with or without fractional seconds.
-enum ISODate {
-    static func parse(_ text: String) -> Date? { ISOTimestamp.parse(text) }
 }
 
 /// `Retry-After`: delta-seconds, or an HTTP-date computed against the response's own Date header.
@@ -68,8 +63,8 @@ enum HTTPDate {
         guard parts.count == 6, parts[5] == "GMT", parts[0].hasSuffix(","), let day = Int(parts[1]),
               let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
         let clock = parts[4].split(separator: ":")
-        guard clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]), let s = Int(clock[2]) else { return nil }
-        let iso = String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", year, monthIndex + 1, day, h, m, s)
-        return ISOTimestamp.parse(iso)
+        guard clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]), let s = Int(clock[2]),
+              (0...9999).contains(year), (1...31).contains(day), h < 24, m < 60, s < 61 else { return nil }
+        return ISOTimestamp.date(year: year, month: monthIndex + 1, day: day, hour: h, minute: m, second: s)
     }
 }
