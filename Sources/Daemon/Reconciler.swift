@@ -179,9 +179,7 @@ public struct Reconciler: Sendable {
         if keepUntilExit { ExitReclaim.keep(input, snapshot) }
         let hash = PlanHash.of(plan.changes)
         let inScope = Self.inScope(input)
-        let linkedIds = Set(input.links.values)
-        let emails = Set(input.people.compactMap(\.email))
-        let managedActive = input.accounts.filter { $0.active && (linkedIds.contains($0.id) || ($0.email.map(emails.contains) ?? false)) }.count
+        let managedActive = plan.managedActiveAccounts
         let missingGroups = snapshot.problems.compactMap { p -> String? in
             if case .missingRoleGroup(let dn) = p { return dn } else { return nil }
         }
@@ -307,12 +305,11 @@ public struct Reconciler: Sendable {
     func planInput(snapshot: DirectorySnapshot, accounts: [Account], brands: [MixerBrand], store: StateStore,
                    now: Date) throws -> PlanInput {
         let ledger = try store.ledger()
-        let pending = Set(accounts.filter(\.pending).map(\.id))
-        try store.prunePendingGrants(keeping: pending)
+        let grants = try store.prunePendingGrants(keeping: Set(accounts.filter(\.pending).map(\.id)))
         return PlanInput(people: snapshot.people, accounts: accounts, links: try store.links(),
                          brandNamesById: Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
                          mappings: config.roles, policy: config.policy, serviceAccountEmail: config.mixerai?.serviceEmail,
-                         pendingGrants: try store.pendingGrants(), ledger: ledger.states, offboardedAt: ledger.offboardedAt,
+                         pendingGrants: grants, ledger: ledger.states, offboardedAt: ledger.offboardedAt,
                          now: now)
     }
 

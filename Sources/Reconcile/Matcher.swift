@@ -105,6 +105,7 @@ public enum Matcher {
             for ai in half.linked { linked[Int(ai)] = true }
             index.absentLinks += half.absent
         }
+        index.linkedAccounts = linked
         // The anchors linked to an account, needed only when someone else's email matches a linked account (rare).
         var ownersById: [String: [String]]?
         func lowestOwner(of accountId: String) -> String? {
@@ -188,6 +189,8 @@ struct MatchIndex {
     var absentLinks: [(String, Int)] = []
     /// Positions of people with no account, in input order.
     var unmatchedPeople: [Int] = []
+    /// Filled by the matcher: whether a stored link names each account.
+    var linkedAccounts: [Bool] = []
 
     init(people: [Person], accounts: [Account]) {
         // The two sides are independent: on two cores they are indexed side by side.

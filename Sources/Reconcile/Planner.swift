@@ -50,9 +50,13 @@ public struct Plan: Sendable, Equatable {
     /// First adoptions (invariant 6): in-scope people matched to an account by email, to be linked (anchor →
     /// account id) when the plan is applied, so that later absence from the directory counts as evidence.
     public var adoptions: [String: String] = [:]
+    /// Managed, active MixerAI accounts (linked, or whose email a person of this snapshot holds): the base of the
+    /// deactivation percentage (decision 9).
+    public var managedActiveAccounts = 0
 
     public init(changes: [Change], conflicts: [Matching.Conflict], manualActions: [ManualAction], unlinked: [String],
-                adoptions: [String: String] = [:]) {
+                adoptions: [String: String] = [:], managedActiveAccounts: Int = 0) {
+        self.managedActiveAccounts = managedActiveAccounts
         self.changes = changes
         self.conflicts = conflicts
         self.manualActions = manualActions
@@ -352,7 +356,12 @@ public enum Planner {
             kept.append(change)
         }
         manual.sort { ($0.kind.rawValue, $0.email ?? "", $0.reason) < ($1.kind.rawValue, $1.email ?? "", $1.reason) }
+        let managedActive = input.accounts.withUnsafeBufferPointer { aa in
+            aa.indices.reduce(0) { n, i in
+                n + (aa[i].active && (index.linkedAccounts[i] || (aa[i].email.map { index.hasPerson(email: $0, input.people) } ?? false)) ? 1 : 0)
+            }
+        }
         return Plan(changes: kept, conflicts: matching.conflicts, manualActions: manual, unlinked: unlinked.sorted(),
-                    adoptions: adoptions)
+                    adoptions: adoptions, managedActiveAccounts: managedActive)
     }
 }

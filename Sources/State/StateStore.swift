@@ -122,14 +122,16 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// Drops the grants of accounts that are no longer pending invites.
-    public func prunePendingGrants(keeping ids: Set<String>) throws {
-        let known = try pendingGrants().keys
+    /// Drops the grants of accounts that are no longer pending invites, and returns the ones kept.
+    public func prunePendingGrants(keeping ids: Set<String>) throws -> [String: AccountState] {
+        var grants = try pendingGrants()
         try db.write { db in
-            for id in known where !ids.contains(id) {
+            for id in grants.keys where !ids.contains(id) {
                 try db.execute(sql: "DELETE FROM pending_grant WHERE user_id = ?", arguments: [id])
+                grants[id] = nil
             }
         }
+        return grants
     }
 
     // MARK: - JSON columns

@@ -158,4 +158,12 @@ import Testing
         #expect(p.deactivations == 1)
         #expect(p.downgrades == 1, "admin → editor for the mover; the offboarding counts as a deactivation")
     }
+
+    @Test func theManagedActiveBaseIsLinkedOrEmailMatchedActiveAccounts() {
+        let p = plan([person("a1", "ann@x.com"), person("a2", "ben@x.com")],
+                     [account("m1", "ann@x.com"), account("m2", "other@x.com"), account("m3", "ben@x.com"),
+                      account("m4", "nobody@x.com"), account("m5", "gone@x.com", active: false), admin],
+                     links: ["a1": "m1", "zz": "m2", "yy": "m5"])
+        #expect(p.managedActiveAccounts == 3, "m1 and m2 linked, m3 matched by email; m4 unrelated, m5 inactive")
+    }
 }
