@@ -19,6 +19,7 @@ swift build -c release --product mixerai-sandbox 2>&1 | tail -1
 BIN=$(swift build -c release --show-bin-path)
 
 source scripts/lib/slapd.sh
+source Benchmarks/lib.sh
 WORK=$(mktemp -d /tmp/mixer-sync-e2e-bench.XXXXXX)
 SANDBOX_PID=""
 trap '[ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null; slapd_stop "$WORK/slapd"; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT INT TERM
@@ -59,21 +60,7 @@ SPORT=$(cat "$WORK/sandbox.port")
 printf 'mixer-sync-test-password' > "$WORK/bind-password"
 printf 'sandbox-password\n' > "$WORK/mixerai-password"
 chmod 600 "$WORK/bind-password" "$WORK/mixerai-password"
-cat > "$WORK/mixer-sync.toml" <<TOML
-[directory]
-url = "ldap://127.0.0.1:$PORT"
-bind_dn = "cn=mixer-sync,ou=services,dc=example,dc=com"
-bind_password_file = "bind-password"
-page_size = 1000
-timeout = "60s"
-
-[[directory.users]]
-name = "staff"
-base = "ou=people,dc=example,dc=com"
-filter = "(objectClass=inetOrgPerson)"
-
-[directory.groups]
-base = "ou=groups,dc=example,dc=com"
+{ bench_directory_config "$PORT"; cat <<TOML
 
 [[roles]]
 group = "cn=all-staff,ou=groups,dc=example,dc=com"
@@ -98,21 +85,11 @@ directory = "$WORK/state"
 directory = "$WORK/reports"
 formats = ["json", "markdown", "html"]
 TOML
+} > "$WORK/mixer-sync.toml"
 
 # The floor's two halves: the searches mixer-sync reports, and one curl fetching every list page.
-"$BIN/mixer-sync" test-query --json --config "$WORK/mixer-sync.toml" > "$WORK/query.json"
-python3 - "$WORK/query.json" "$WORK/ldapsearch.sh" <<'PY'
-import json, sys
-q = json.load(open(sys.argv[1]))
-assert q["complete"], q
-with open(sys.argv[2], "w") as f:
-    f.write("set -e\n")
-    for s in q["searches"]:
-        f.write(s + " > /dev/null\n")
-PY
-SESSION=$(curl -s "http://127.0.0.1:$SPORT/auth/v1/token?grant_type=password" -H 'apikey: sandbox-anon-key' \
-  -d '{"email":"mixer-sync@example.com","password":"sandbox-password"}')
-COOKIE="sb-sandbox-auth-token=base64-$(printf '%s' "$SESSION" | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+bench_ldapsearch_script "$BIN/mixer-sync" "$WORK/mixer-sync.toml" "$WORK/ldapsearch.sh"
+COOKIE=$(sandbox_cookie "$SPORT")
 # The first call gives curl's jar the CSRF and app-session cookies, as it does mixer-sync's.
 curl -s -c "$WORK/jar" -b "$WORK/jar" -H "Cookie: $COOKIE" "http://127.0.0.1:$SPORT/api/me" -o /dev/null
 PAGES=$(( USERS / 100 + 2 ))

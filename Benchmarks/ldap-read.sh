@@ -17,6 +17,7 @@ swift build -c release --product mixer-sync 2>&1 | tail -1
 BIN="$(swift build -c release --show-bin-path)/mixer-sync"
 
 source scripts/lib/slapd.sh
+source Benchmarks/lib.sh
 WORK=$(mktemp -d /tmp/mixer-sync-bench.XXXXXX)
 trap 'slapd_stop "$WORK/slapd"; rm -rf "$WORK"' EXIT INT TERM
 
@@ -31,35 +32,10 @@ slapd_start "$WORK/slapd" "ldap://127.0.0.1:$PORT/"
 
 printf 'mixer-sync-test-password' > "$WORK/bind-password"
 chmod 600 "$WORK/bind-password"
-cat > "$WORK/mixer-sync.toml" <<TOML
-[directory]
-url = "ldap://127.0.0.1:$PORT"
-bind_dn = "cn=mixer-sync,ou=services,dc=example,dc=com"
-bind_password_file = "bind-password"
-page_size = 1000
-timeout = "60s"
-
-[[directory.users]]
-name = "staff"
-base = "ou=people,dc=example,dc=com"
-filter = "(objectClass=inetOrgPerson)"
-
-[directory.groups]
-base = "ou=groups,dc=example,dc=com"
-TOML
+bench_directory_config "$PORT" > "$WORK/mixer-sync.toml"
 
 # The ldapsearch side runs exactly the searches mixer-sync reports it made.
-"$BIN" test-query --json --config "$WORK/mixer-sync.toml" > "$WORK/query.json"
-python3 - "$WORK/query.json" "$WORK/ldapsearch.sh" <<'PY'
-import json, sys
-q = json.load(open(sys.argv[1]))
-assert q["complete"], q
-with open(sys.argv[2], "w") as f:
-    f.write("set -e\n")
-    for s in q["searches"]:
-        f.write(s + " > /dev/null\n")
-print(f"mixer-sync read {q['entries']} people in {q['pages']} pages; ldapsearch runs the same {len(q['searches'])} searches")
-PY
+bench_ldapsearch_script "$BIN" "$WORK/mixer-sync.toml" "$WORK/ldapsearch.sh"
 
 measure() {  # label, command... ; appends "wall cpu rss_kib" to $WORK/label.txt
   local label=$1; shift

@@ -18,6 +18,7 @@ echo "== release build"
 swift build -c release --product mixerai-sandbox 2>&1 | tail -1
 swift build -c release --product mixerai-bench 2>&1 | tail -1
 BIN=$(swift build -c release --show-bin-path)
+source Benchmarks/lib.sh
 WORK=$(mktemp -d /tmp/mixerai-bench.XXXXXX)
 PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT INT TERM
@@ -40,9 +41,7 @@ echo "== read speed: $USERS users"
 start_sandbox --state "$WORK/read" --seed "$WORK/seed.json" --api-limit 1000000
 MS=()
 CURL=()
-SESSION=$(curl -s "http://127.0.0.1:$PORT/auth/v1/token?grant_type=password" -H 'apikey: sandbox-anon-key' \
-  -d '{"email":"mixer-sync@example.com","password":"sandbox-password"}')
-COOKIE="sb-sandbox-auth-token=base64-$(printf '%s' "$SESSION" | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+COOKIE=$(sandbox_cookie "$PORT")
 PAGES=$(( (USERS + 1 + 99) / 100 + 1 ))
 for run in 1 2 3; do
   MS+=("$("$BIN/mixerai-bench" list "http://127.0.0.1:$PORT" | awk '{print $4}')")
