@@ -93,23 +93,13 @@ public enum Planner {
     /// People in scope (the shrink gate's figure): not leavers, and matched by a role mapping (provisioned, or
     /// held back only because admin grants are off). Memberships are resolved once per shared array.
     public static func inScope(_ input: PlanInput, normalize: (String) -> String = { $0.lowercased() }) -> Int {
-        var byStorage: [Int: Bool] = [:]
-        var byContent: [[GroupMembership]: Bool] = [:]
+        var memo = MembershipMemo<Bool>()
         var count = 0
         for p in input.people where p.leaverEvidence.isEmpty {
-            let storage = p.groups.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
-            let scoped: Bool
-            if storage != 0, let known = byStorage[storage] {
-                scoped = known
-            } else if let known = byContent[p.groups] {
-                scoped = known
-                if storage != 0 { byStorage[storage] = known }
-            } else {
+            let scoped = memo.value(for: p.groups) {
                 let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
                                              normalize: normalize)
-                scoped = r.isProvisioned || r.adminWithheld
-                byContent[p.groups] = scoped
-                if storage != 0 { byStorage[storage] = scoped }
+                return r.isProvisioned || r.adminWithheld
             }
             if scoped { count += 1 }
         }
@@ -164,33 +154,12 @@ public enum Planner {
                                   to: .offboarded, reasons: reasons + AccountState.differences(now, .offboarded)))
         }
 
-        /// A person's resolution depends only on their memberships: computed once per distinct set (most people
-        /// share a handful of group sets), with the brands translated to MixerAI ids once.
-        var resolutions: [[GroupMembership]: Resolved] = [:]
-        // The directory reader hands people with the same memberships one shared array: the array's storage
-        // identifies the set without hashing its contents (the contents are the fallback key).
-        var resolutionsByStorage: [Int: Resolved] = [:]
-        var lastStorage = 0
-        var lastResolved: Resolved?
-        func resolve(_ p: Person) -> Resolved { resolve(groups: p.groups) }
-        func resolve(groups: [GroupMembership]) -> Resolved {
-            let storage = groups.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
-            if storage != 0 {
-                if storage == lastStorage, let known = lastResolved { return known }
-                if let known = resolutionsByStorage[storage] {
-                    lastStorage = storage
-                    lastResolved = known
-                    return known
-                }
+        /// A person's resolution depends only on their memberships, with the brands translated to MixerAI ids once.
+        var resolutions = MembershipMemo<Resolved>()
+        func resolve(_ p: Person) -> Resolved {
+            resolutions.value(for: p.groups) {
+                Resolved(groups: p.groups, input: input, brandIdByName: brandIdByName, normalize: normalize)
             }
-            if let known = resolutions[groups] {
-                if storage != 0 { resolutionsByStorage[storage] = known }
-                return known
-            }
-            let resolved = Resolved(groups: groups, input: input, brandIdByName: brandIdByName, normalize: normalize)
-            resolutions[groups] = resolved
-            if storage != 0 { resolutionsByStorage[storage] = resolved }
-            return resolved
         }
 
         /// The desired state of a provisioned person, with unknown brands reported.
@@ -207,14 +176,12 @@ public enum Planner {
             ["\(p.dn) (anchor \(p.anchor))"] + p.leaverEvidence.map { "leaver evidence: \($0.rawValue)" } + p.rules.map { "rule \($0)" }
         }
 
-        // People matched to an account. Most are in sync: that is decided from the fields in place, and only a
-        // pair with something to say is copied out and worked through.
-        let people = input.people
-        let accounts = input.accounts
+        // People matched to an account. Most are in sync: that is decided from the fields in place (SyncScan), and
+        // only a pair with something to say is copied out and worked through.
         let found = SyncScan.candidates(input: input, pairs: matching.pairs, personEmailHashes: index.personEmailHashes,
-                                             accountEmailHashes: index.accountEmailHashes, brandIdByName: brandIdByName,
-                                             normalize: normalize)
-        for k in found.adoptions where !isProtected(email: accounts[matching.pairs[k].accountIndex].email) {
+                                        accountEmailHashes: index.accountEmailHashes, brandIdByName: brandIdByName,
+                                        normalize: normalize)
+        for k in found.adoptions where !isProtected(email: input.accounts[matching.pairs[k].accountIndex].email) {
             adoptions[matching.pairs[k].anchor] = matching.pairs[k].accountId
         }
         for k in found.candidates {

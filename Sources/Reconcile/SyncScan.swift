@@ -73,30 +73,15 @@ struct SyncScan: @unchecked Sendable {
 
     func scan(_ range: Range<Int>) -> Found {
         var out = Found()
-        var cache: [Int: Resolved] = [:]
-        var lastStorage = 0
-        var last: Resolved?
+        var resolutions = MembershipMemo<Resolved>()  // one per thread
         for k in range {
             let pi = pairs[k].personIndex, ai = pairs[k].accountIndex
             guard people[pi].leaverEvidence.isEmpty, accounts[ai].active, !accounts[ai].pending else {
                 out.candidates.append(k)
                 continue
             }
-            let storage = people[pi].groups.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
-            let resolved: Resolved
-            if storage != 0 && storage == lastStorage, let known = last {
-                resolved = known
-            } else if storage != 0, let known = cache[storage] {
-                resolved = known
-                lastStorage = storage
-                last = known
-            } else {
-                resolved = Resolved(groups: people[pi].groups, input: input, brandIdByName: brandIdByName, normalize: normalize)
-                if storage != 0 {
-                    cache[storage] = resolved
-                    lastStorage = storage
-                    last = resolved
-                }
+            let resolved = resolutions.value(for: people[pi].groups) {
+                Resolved(groups: people[pi].groups, input: input, brandIdByName: brandIdByName, normalize: normalize)
             }
             if !inSync(pi, ai, resolved) {
                 out.candidates.append(k)
