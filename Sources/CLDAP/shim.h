@@ -102,4 +102,40 @@ static inline int cldap_page_cookie(LDAP *ld, LDAPControl **ctrls, struct berval
     return ldap_parse_pageresponse_control(ld, ctrl, &estimate, cookie);
 }
 
+/// RFC 4533 refreshAndPersist through libldap's ldap_sync_* (ldap_sync.c). ldap_sync_destroy frees the search
+/// parameters with ldap_memfree, so they are copied with libldap's allocator here; the cookie (opaque bytes from
+/// an earlier session) likewise. The handle stays the caller's: it is detached before ldap_sync_destroy.
+static inline int cldap_sync_start(ldap_sync_t *ls, LDAP *ld, const char *base, const char *filter,
+                                   const char *cookie, ber_len_t cookie_length, int poll_seconds, void *context,
+                                   ldap_sync_search_entry_f on_entry, ldap_sync_intermediate_f on_intermediate,
+                                   ldap_sync_search_result_f on_result) {
+    ldap_sync_initialize(ls);
+    ls->ls_ld = ld;
+    ls->ls_base = ber_strdup(base);
+    ls->ls_scope = LDAP_SCOPE_SUBTREE;
+    ls->ls_filter = ber_strdup(filter);
+    ls->ls_attrs = ber_memcalloc(2, sizeof(char *));
+    ls->ls_attrs[0] = ber_strdup(LDAP_NO_ATTRS);
+    ls->ls_timeout = poll_seconds;
+    ls->ls_private = context;
+    ls->ls_search_entry = on_entry;
+    ls->ls_intermediate = on_intermediate;
+    ls->ls_search_result = on_result;
+    if (cookie != NULL && cookie_length > 0) ber_mem2bv(cookie, cookie_length, 1, &ls->ls_cookie);
+    return ldap_sync_init_refresh_and_persist(ls);
+}
+
+/// Frees what cldap_sync_start allocated, leaving the LDAP handle to its owner.
+static inline void cldap_sync_release(ldap_sync_t *ls) {
+    ls->ls_ld = NULL;
+    ldap_sync_destroy(ls, 0);
+}
+
+/// TCP keepalive on the feed's idle connection, so a peer that vanished is noticed (LDAP_OPT_X_KEEPALIVE_*).
+static inline void cldap_keepalive(LDAP *ld, int idle, int probes, int interval) {
+    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
+    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
+    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &interval);
+}
+
 #endif

@@ -35,6 +35,9 @@ public final class LDAPConnection {
         LDAPCalls.unbind(handle)
     }
 
+    /// The `LDAP*` for calls of this module that drive the handle themselves (the sync session).
+    var rawHandle: OpaquePointer { handle }
+
     private static func open(url: String, options: ConnectionOptions) throws -> OpaquePointer {
         let ld = try LDAPCalls.initialize(url: url)
         do {
