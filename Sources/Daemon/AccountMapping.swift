@@ -1,6 +1,7 @@
 import Foundation
 import MixerAI
 import Reconcile
+import State
 
 /// MixerAI's list records → the core's accounts (the only place the wire format meets the core).
 enum AccountMapping {
@@ -16,6 +17,11 @@ enum AccountMapping {
             brands: brands, active: !u.isInactive, pending: u.isPending,
             createdAt: u.createdAt.flatMap(ISOTimestamp.parse), lastSignInAt: u.lastSignInAt.flatMap(ISOTimestamp.parse),
             appAdmin: u.globalRole?.lowercased() == "admin")
+    }
+
+    /// What the writes keep of an account (its profile, whether it is a pending invite).
+    static func profile(_ a: Account) -> AccountProfile {
+        AccountProfile(fullName: a.fullName, jobTitle: a.jobTitle, company: a.company, pending: a.pending)
     }
 
     /// The full desired state for `PUT /api/users/{id}` (H3: every field, every brand, always).

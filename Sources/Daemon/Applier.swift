@@ -11,6 +11,8 @@ struct Applier {
         /// applied | escrow | failed
         var status: String
         var reason: String?
+        /// Nothing after this can succeed now (the session was refused, or MixerAI answered 429).
+        var stopsTheRest = false
     }
 
     let client: MixerAIClient
@@ -20,7 +22,8 @@ struct Applier {
     /// The plan was released by an approval: its deactivations do not count in the rolling window (decision 9).
     let approved: Bool
     let brandIdByName: [String: String]
-    let accountsById: [String: Account]
+    /// The profile and pending flag of the accounts the changes touch (the stripping PUT keeps the profile).
+    let profiles: [String: AccountProfile]
     let maxBudgetWait: TimeInterval
     let clock: @Sendable () -> Date
     var log: @Sendable (String) -> Void = { _ in }
@@ -40,28 +43,33 @@ struct Applier {
                 results.append(Result(change: change, status: "escrow", reason: stop))
                 continue
             }
-            do {
-                try await execute(change)
-                results.append(Result(change: change, status: "applied", reason: nil))
-                log("applied \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? "")")
-            } catch let error as MixerAIError {
-                switch error {
-                case .authentication, .permission:
-                    // Nothing else can succeed: stop here, keep the journal, leave the rest for the next run.
-                    stop = "not attempted: \(error)"
-                    results.append(Result(change: change, status: "failed", reason: "\(error)"))
-                case .rateLimited:
-                    stop = "not attempted: MixerAI's rate limit: \(error)"
-                    results.append(Result(change: change, status: "escrow", reason: "\(error)"))
-                default:
-                    results.append(Result(change: change, status: "escrow", reason: "\(error)"))
-                }
-                log("escrow \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? ""): \(error)")
-            } catch {
-                results.append(Result(change: change, status: "escrow", reason: "\(error)"))
-            }
+            let result = await attempt(change)
+            results.append(result)
+            if result.stopsTheRest { stop = "not attempted: \(result.reason ?? "")" }
         }
         return results
+    }
+
+    /// One change, its outcome classified: applied; escrow (worth retrying); failed (the session or its rights).
+    func attempt(_ change: Change) async -> Result {
+        do {
+            try await execute(change)
+            log("applied \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? "")")
+            return Result(change: change, status: "applied", reason: nil)
+        } catch let error as MixerAIError {
+            log("escrow \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? ""): \(error)")
+            switch error {
+            case .authentication, .permission:
+                // Nothing else can succeed: stop here, keep the journal, leave the rest for the next run.
+                return Result(change: change, status: "failed", reason: "\(error)", stopsTheRest: true)
+            case .rateLimited:
+                return Result(change: change, status: "escrow", reason: "\(error)", stopsTheRest: true)
+            default:
+                return Result(change: change, status: "escrow", reason: "\(error)")
+            }
+        } catch {
+            return Result(change: change, status: "escrow", reason: "\(error)")
+        }
     }
 
     /// Why this change cannot start now without waiting longer than `maxBudgetWait`, or nil when it can.
@@ -136,7 +144,7 @@ struct Applier {
                 try await client.deactivate(userId: id)
             }
             try store.journalMark(intent, status: .sent, step: "put", at: clock())
-            let profile = accountsById[id]
+            let profile = profiles[id]
             var stripped = AccountState.offboarded
             stripped.fullName = profile?.fullName ?? ""
             stripped.jobTitle = profile?.jobTitle ?? ""
@@ -159,7 +167,7 @@ struct Applier {
             guard let id = change.mixerUserId else { throw RunError("an update without an account id") }
             try store.journalMark(intent, status: .sent, step: "put", at: clock())
             try await client.update(userId: id, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
-            if accountsById[id]?.pending == true {
+            if profiles[id]?.pending == true {
                 try store.setPendingGrant(userId: id, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:]))
             }
         }

@@ -26,23 +26,46 @@ public struct DaemonService: Service {
     let holder: ConfigHolder
     let notify: SystemdNotify
     let logger: Logger
+    /// The one writer: full runs and the change feed queue changes, it sends them.
+    let drainer: QueueDrainer
     /// A fraction of the interval, at random, added to each wait so several instances do not run in step.
     var jitter = 0.1
 
-    public init(holder: ConfigHolder, notify: SystemdNotify = SystemdNotify(), logger: Logger) {
+    public init(holder: ConfigHolder, drainer: QueueDrainer, notify: SystemdNotify = SystemdNotify(), logger: Logger) {
         self.holder = holder
+        self.drainer = drainer
         self.notify = notify
         self.logger = logger
     }
 
     public func run() async throws {
+        let drainer = self.drainer
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await drainer.run(stopping: { Task.isShuttingDownGracefully }) }
+                await fullRuns()
+                await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            Task { await drainer.kick() }
+        }
+        notify.stopping()
+        logger.info("mixer-sync daemon stopping")
+    }
+
+    /// Full reconciles until SIGTERM: the backstop that catches whatever the change feed cannot see.
+    func fullRuns() async {
         notify.ready("started; first full reconcile now")
         logger.info("mixer-sync daemon started", metadata: ["state.directory": "\(holder.config.state.directory)"])
         var failures = 0
+        var first = true
         while !Task.isShuttingDownGracefully {
             let config = holder.config
             var reconciler = Reconciler(config: config)
             reconciler.lockHeldByCaller = true
+            reconciler.drainer = drainer
+            reconciler.recoverUnfinished = first
+            first = false
             reconciler.shouldStop = { Task.isShuttingDownGracefully }
             reconciler.log = { [logger] line in logger.debug("\(line)") }
             let outcome = await reconciler.apply()
@@ -69,8 +92,6 @@ public struct DaemonService: Service {
                 break  // shutting down (or cancelled): no new run
             }
         }
-        notify.stopping()
-        logger.info("mixer-sync daemon stopping")
     }
 
     /// What a run leaves in the metrics (swift-metrics; the Prometheus factory exports them).
@@ -86,7 +107,6 @@ public struct DaemonService: Service {
             Counter(label: "mixer_sync_changes_total", dimensions: [("kind", item.kind), ("status", item.status)]).increment()
         }
         if r.held { Counter(label: "mixer_sync_held_plans_total").increment() }
-        Gauge(label: "mixer_sync_queue_depth").record(r.changes.filter { $0.status == "escrow" || $0.status == "failed" }.count)
         Gauge(label: "mixer_sync_pending_offboard").record(r.pendingOffboard.count)
         if let left = r.queue.writesLeft { Gauge(label: "mixer_sync_write_budget_remaining").record(left) }
         Gauge(label: "mixer_sync_quarantine").record(quarantine ? 1 : 0)

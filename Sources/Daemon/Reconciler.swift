@@ -12,7 +12,7 @@ import State
 /// plan, judge the gates, then either write the plan (dry run) or apply it within the write budget; a report for
 /// every run. The edges act; every decision is the pure core's.
 public struct Reconciler: Sendable {
-    public enum Mode: String, Sendable { case dryRun = "dry-run", apply }
+    public enum Mode: String, Sendable { case dryRun = "dry-run", apply, changeFeed = "change-feed" }
 
     /// What a run produced: its report, where the report went, and the command's exit code (interfaces.md).
     public struct Outcome: Sendable {
@@ -38,6 +38,12 @@ public struct Reconciler: Sendable {
     /// Asked before every change of an apply: when it says stop (SIGTERM), the in-flight change finishes and the
     /// rest is left in escrow for the next start.
     public var shouldStop: @Sendable () -> Bool = { false }
+    /// The daemon's writer: when set, an apply queues its changes in the durable queue and waits (up to
+    /// `maxBudgetWait` of idle budget) for the drainer to send them; the drainer keeps going after the report.
+    public var drainer: QueueDrainer?
+    /// Settle unfinished intents from this run's read first. The daemon does it at its first run only: later,
+    /// an unfinished intent may be the drainer's call in flight.
+    public var recoverUnfinished = true
 
     public init(config: MixerSyncConfig, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.config = config
@@ -94,6 +100,11 @@ public struct Reconciler: Sendable {
             return finish(errorReport(runId, mode, started, "\(error)", snapshot: nil), store: nil, exit: 1)
         }
         defer { withExtendedLifetime(lock) {} }
+
+        // While a daemon's full run reads and plans, its drainer sends offboardings only: the plan must not race
+        // the invites and updates of the previous one.
+        await drainer?.holdNonUrgent(true)
+        defer { if let drainer { Task { await drainer.holdNonUrgent(false) } } }
 
         // 1. Both sides are read at once (each on its own thread: libldap's worker, libcurl's queue), so a run
         //    costs the slower of the two reads, not their sum. MixerAI is only read here: no write budget spent.
@@ -154,7 +165,7 @@ public struct Reconciler: Sendable {
 
         // 3. Unfinished intents of an earlier run are settled from this read before anything new (crash safety).
         do {
-            let unfinished = besideDaemon ? [] : try store.unfinishedIntents()
+            let unfinished = besideDaemon || !recoverUnfinished ? [] : try store.unfinishedIntents()
             if !unfinished.isEmpty {
                 let notes = try Recovery.resolve(unfinished, accounts: accounts, store: store, now: clock())
                 warnings += notes
@@ -252,30 +263,68 @@ public struct Reconciler: Sendable {
             }
         }
         if holds && !approved {
+            if drainer != nil { try? store.dropQueued(source: .full) }
             let items = plan.queue.map { RunReport.Item($0, status: "skipped", statusReason: "held by a safety gate") }
             return finish(report("held", items: items, planFile: planPath), store: store, exit: 3)
         }
         if approved { try? store.consumeApproval(planHash: hash, runId: runId, at: now) }
         // Only the accounts this apply touches or links are looked up: no index of every account.
         let wanted = Set(plan.changes.compactMap(\.mixerUserId) + plan.adoptions.values)
-        var accountsById: [String: Account] = [:]
-        for a in input.accounts where wanted.contains(a.id) { accountsById[a.id] = a }
+        var profiles: [String: AccountProfile] = [:]
+        var emails: [String: String] = [:]
+        for a in input.accounts where wanted.contains(a.id) {
+            profiles[a.id] = AccountMapping.profile(a)
+            emails[a.id] = a.email
+        }
         for (anchor, id) in plan.adoptions {
-            try? store.link(anchor: anchor, userId: id, email: accountsById[id]?.email, at: now)
+            try? store.link(anchor: anchor, userId: id, email: emails[id], at: now)
         }
         let applyStart = clock()
-        var applier = Applier(client: client, store: store, runId: runId, planHash: hash, approved: approved,
-                              brandIdByName: Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a }),
-                              accountsById: accountsById, maxBudgetWait: maxBudgetWait, clock: clock)
-        applier.log = log
-        applier.shouldStop = shouldStop
-        let results = await applier.apply(plan.queue)
+        let results: [Applier.Result]
+        if let drainer {
+            results = await queueAndWait(plan.queue, drainer: drainer, client: client, brands: brands, accounts: input.accounts,
+                                         store: store, runId: runId, hash: hash, approved: approved, profiles: profiles,
+                                         readStart: started)
+        } else {
+            var applier = Applier(client: client, store: store, runId: runId, planHash: hash, approved: approved,
+                                  brandIdByName: Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a }),
+                                  profiles: profiles, maxBudgetWait: maxBudgetWait, clock: clock)
+            applier.log = log
+            applier.shouldStop = shouldStop
+            results = await applier.apply(plan.queue)
+        }
         timings["apply_ms"] = ms(since: applyStart)
         let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason) }
         let left = items.filter { $0.status != "applied" }.count
         try? store.recordSnapshot(runId: runId, inScope: inScope, people: snapshot.people.count, good: true, at: now)
         let outcome = plan.changes.isEmpty ? "in-sync" : "applied"
         return finish(report(outcome, items: items, planFile: planPath), store: store, exit: left > 0 ? 4 : 0)
+    }
+
+    /// The daemon's apply: the plan's changes go to the durable queue (replacing what earlier plans left there),
+    /// the drainer sends them most urgent first, and the run reports what it saw happen while the budget allowed.
+    func queueAndWait(_ queue: [Change], drainer: QueueDrainer, client: MixerAIClient, brands: [MixerBrand],
+                      accounts: [Account], store: StateStore, runId: String, hash: String, approved: Bool,
+                      profiles: [String: AccountProfile], readStart: Date) async -> [Applier.Result] {
+        let keys = queue.map(QueueItem.key)
+        await drainer.forget(keys)
+        do {
+            try store.enqueue(queue, source: .full, runId: runId, planHash: hash, approved: approved, profiles: profiles,
+                              at: clock(), replacingItemsBefore: readStart)
+        } catch {
+            return queue.map { Applier.Result(change: $0, status: "failed", reason: "the write queue: \(error)") }
+        }
+        await drainer.attach(client: client, brands: brands, accounts: accounts)
+        var done: [String: Applier.Result] = [:]
+        while done.count < keys.count {
+            let p = await drainer.progress(keys, deadline: clock().addingTimeInterval(maxBudgetWait))
+            done = p.done
+            if done.count == keys.count || p.stalled || shouldStop() { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let reason = shouldStop() ? "queued: mixer-sync was stopping; sent after the restart"
+            : "queued: MixerAI's write budget; the daemon sends it when the window allows"
+        return queue.map { done[QueueItem.key($0)] ?? Applier.Result(change: $0, status: "escrow", reason: reason) }
     }
 
     // MARK: - Reading both sides
@@ -304,11 +353,17 @@ public struct Reconciler: Sendable {
 
     func planInput(snapshot: DirectorySnapshot, accounts: [Account], brands: [MixerBrand], store: StateStore,
                    now: Date) throws -> PlanInput {
+        try planInput(snapshot: snapshot, accounts: accounts,
+                      brandNamesById: Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
+                      store: store, now: now)
+    }
+
+    func planInput(snapshot: DirectorySnapshot, accounts: [Account], brandNamesById: [String: String], store: StateStore,
+                   now: Date) throws -> PlanInput {
         let ledger = try store.ledger()
         let grants = try store.prunePendingGrants(keeping: Set(accounts.filter(\.pending).map(\.id)))
         return PlanInput(people: snapshot.people, accounts: accounts, links: try store.links(),
-                         brandNamesById: Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
-                         mappings: config.roles, policy: config.policy, serviceAccountEmail: config.mixerai?.serviceEmail,
+                         brandNamesById: brandNamesById, mappings: config.roles, policy: config.policy, serviceAccountEmail: config.mixerai?.serviceEmail,
                          pendingGrants: grants, ledger: ledger.states, offboardedAt: ledger.offboardedAt,
                          now: now)
     }
@@ -351,6 +406,15 @@ public struct Reconciler: Sendable {
     /// Writes the report, records the run, and hands back the exit code.
     func finish(_ report: RunReport, store: StateStore?, exit: Int32) -> Outcome {
         var report = report
+        // Offboardings still in the durable queue (from the change feed, or an earlier run) lead every report.
+        if let queued = try? store?.pendingOffboards() {
+            let shown = Set(report.pendingOffboard.map { $0.mixerUserId ?? $0.anchor ?? "" })
+            for item in queued where !shown.contains(item.change.mixerUserId ?? item.change.anchor ?? "") {
+                report.pendingOffboard.append(RunReport.Item(item.change, status: "escrow",
+                                                             statusReason: item.lastError.map { "queued; last attempt: \($0)" }
+                                                                 ?? "queued, offboarding first"))
+            }
+        }
         var paths: [String] = []
         let writer = ReportWriter(directory: config.report.directory,
                                   formats: config.report.formats.compactMap { ReportWriter.Format(rawValue: $0.rawValue) },

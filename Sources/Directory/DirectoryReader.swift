@@ -208,7 +208,7 @@ public struct DirectoryReader: Sendable {
         }
     }
 
-    static func connectionOptions(_ settings: DirectorySettings, passwordFile: String?) throws -> ConnectionOptions {
+    public static func connectionOptions(_ settings: DirectorySettings, passwordFile: String?) throws -> ConnectionOptions {
         let bind: LDAPBind
         switch settings.bindMethod {
         case .anonymous:

@@ -142,3 +142,26 @@ public struct DirectorySettings: Sendable {
         self.readDeadline = readDeadline
     }
 }
+
+extension DirectorySettings {
+    /// What the change feed watches: one subtree search under the deepest DN that holds every base read (user
+    /// rules, groups, leavers), for entries any user rule or the group filter matches. An entry that stops
+    /// matching (moved out, or filtered out) comes as a delete; a membership change as a modify of its group.
+    public var feedScope: (base: String, filter: String) {
+        var bases = users.map(\.base)
+        if let groups { bases.append(groups.base) }
+        if let leaversBase = leavers.leaversBase { bases.append(leaversBase) }
+        let parsed = bases.compactMap(DistinguishedName.init)
+        var common = parsed.first?.rdns ?? []
+        for dn in parsed.dropFirst() {
+            let a = common.reversed().map { $0 }, b = dn.rdns.reversed().map { $0 }
+            var shared = 0
+            while shared < min(a.count, b.count), DistinguishedName(rdns: [a[shared]]).normalized
+                    == DistinguishedName(rdns: [b[shared]]).normalized { shared += 1 }
+            common = Array(a.prefix(shared).reversed())
+        }
+        var filters = users.map { LDAPFilter.normalized($0.filter) }
+        if let groups { filters.append(LDAPFilter.normalized(groups.filter)) }
+        return (DistinguishedName(rdns: common).description, LDAPFilter.or(filters))
+    }
+}

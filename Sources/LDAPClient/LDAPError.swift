@@ -81,6 +81,7 @@ public struct LDAPResultCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let strongAuthRequired = Self(rawValue: 8)
     public static let referral = Self(rawValue: 10)
     public static let adminLimitExceeded = Self(rawValue: 11)
+    public static let unavailableCriticalExtension = Self(rawValue: 12)
     public static let confidentialityRequired = Self(rawValue: 13)
     public static let noSuchObject = Self(rawValue: 32)
     public static let invalidDNSyntax = Self(rawValue: 34)
@@ -117,6 +118,7 @@ public struct LDAPResultCode: RawRepresentable, Hashable, Sendable, CustomString
         case .strongAuthRequired: return "strongerAuthRequired"
         case .referral: return "referral"
         case .adminLimitExceeded: return "adminLimitExceeded"
+        case .unavailableCriticalExtension: return "unavailableCriticalExtension"
         case .confidentialityRequired: return "confidentialityRequired"
         case .noSuchObject: return "noSuchObject"
         case .invalidDNSyntax: return "invalidDNSyntax"

@@ -19,6 +19,24 @@ extension Change {
         }
     }
 
+    /// Whether the change only takes access away and grants nothing (the change feed's fast path): an offboarding,
+    /// or a role or brand change where no role goes up and no brand is added.
+    public var onlyRestricts: Bool {
+        switch kind {
+        case .deactivate: return true
+        case .setRole, .setBrands:
+            guard restricts else { return false }
+            if let f = from.role, let t = to.role, t > f { return false }
+            if from.role == nil && to.role != nil { return false }
+            let had = from.brands ?? [:]
+            for (brand, role) in to.brands ?? [:] {
+                guard let before = had[brand], role <= before else { return false }
+            }
+            return true
+        default: return false
+        }
+    }
+
     /// Whether the change takes away any access: a lower global role, or a brand removed or lowered.
     public var restricts: Bool {
         if let f = from.role, let t = to.role, t < f { return true }
@@ -66,6 +84,9 @@ extension Plan {
 
     /// Writes the whole plan needs.
     public var writes: Int { changes.reduce(0) { $0 + $1.writes } }
+
+    /// The queue's changes that only take access away (`Change.onlyRestricts`), in order.
+    public var restrictingOnly: [Change] { queue.filter(\.onlyRestricts) }
 }
 
 private func < (l: (Urgency, String, String, String), r: (Urgency, String, String, String)) -> Bool {

@@ -51,6 +51,7 @@ public final class StateStore: Sendable {
                     report TEXT, duration_ms INTEGER NOT NULL, error TEXT);
                 """)
         }
+        registerQueue(&m)
         return m
     }
 

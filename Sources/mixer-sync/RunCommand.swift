@@ -11,8 +11,8 @@ import State
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "The daemon: full reconciles on [daemon].full_sync_interval, applied and reported; SIGHUP reloads a "
-            + "validated config, SIGTERM stops after the in-flight call. Exit 0 on SIGTERM · 1 when it cannot start.")
+        abstract: "The daemon: full reconciles on [daemon].full_sync_interval, the directory's change feed "
+            + "between them (offboarding within a second), one durable write queue; SIGHUP reloads a validated config, SIGTERM stops after the in-flight call. Exit 0 on SIGTERM · 1 when it cannot start.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -31,7 +31,17 @@ struct RunCommand: AsyncParsableCommand {
         let holder = ConfigHolder(config)
         let notify = SystemdNotify()
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["mixer_sync_offboarding_latency_seconds"] =
+            [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900].map { .milliseconds(Int64($0 * 1000)) }
+        MetricsSystem.bootstrap(factory)
+        let drainer: QueueDrainer
+        do {
+            drainer = QueueDrainer(store: try StateStore(directory: config.state.directory), logger: logger)
+        } catch {
+            Terminal.error("cannot start: \(error)")
+            throw ExitCode(1)
+        }
         let metrics: MetricsServer
         do {
             metrics = try MetricsServer(listen: config.daemon.metricsListen, registry: registry, logger: logger)
@@ -40,7 +50,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         var group = ServiceGroupConfiguration(services: [
-            .init(service: DaemonService(holder: holder, notify: notify, logger: logger)),
+            .init(service: DaemonService(holder: holder, drainer: drainer, notify: notify, logger: logger)),
+            .init(service: ChangeFeedService(holder: holder, drainer: drainer, logger: logger)),
             .init(service: ReloadService(path: global.configPath, holder: holder, logger: logger)),
             .init(service: WatchdogService(notify: notify)),
             .init(service: metrics),

@@ -1,0 +1,194 @@
+import Config
+import Directory
+import Foundation
+import LDAPClient
+import Logging
+import Metrics
+import ServiceLifecycle
+import State
+
+/// The directory's change feed (product.md §1): an RFC 4533 refreshAndPersist session on a thread of its own,
+/// resumed from its saved cookie after a restart or a lost connection. Every change it hears of — and every
+/// (re)connection, which may follow an outage — triggers the fast path (`Reconciler.restrict`), which reads the
+/// directory afresh and queues only what takes access away. Events that arrive while the fast path runs are
+/// folded into its next pass.
+public struct ChangeFeedService: Service {
+    let holder: ConfigHolder
+    let drainer: QueueDrainer
+    let logger: Logger
+
+    public init(holder: ConfigHolder, drainer: QueueDrainer, logger: Logger) {
+        self.holder = holder
+        self.drainer = drainer
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let config = holder.config
+        guard config.daemon.changeFeed == .auto || config.daemon.changeFeed == .syncrepl else {
+            if config.daemon.changeFeed == .usn {
+                logger.warning("change_feed = \"usn\" (Active Directory polling) is not available yet; full runs only")
+            }
+            Gauge(label: "mixer_sync_change_feed_connected").record(0)
+            return try await gracefulShutdown()
+        }
+        let inbox = FeedInbox()
+        let listener = FeedListener(settings: config.directory, stateDirectory: config.state.directory,
+                                    required: config.daemon.changeFeed == .syncrepl, inbox: inbox, logger: logger)
+        listener.start()
+        defer { listener.stop() }
+        for await _ in inbox.signals.cancelOnGracefulShutdown() {
+            guard let batch = inbox.take() else { continue }
+            var reconciler = Reconciler(config: holder.config)
+            reconciler.lockHeldByCaller = true
+            guard let outcome = await reconciler.restrict(seenAt: batch.firstSeen, drainer: drainer) else { continue }
+            let r = outcome.report
+            logger.notice("change feed", metadata: [
+                "run.id": "\(r.runId)", "run.outcome": "\(r.outcome)", "feed.events": "\(batch.events)",
+                "run.changes": "\(r.changes.count)", "run.error": "\(r.errors.first ?? "")",
+                "run.report": "\(outcome.reportPaths.first ?? "")"])
+        }
+    }
+}
+
+/// Changes heard of but not yet handled, shared by the listener's thread and the fast path.
+final class FeedInbox: @unchecked Sendable {
+    struct Batch {
+        var firstSeen: Date
+        var events: Int
+    }
+
+    private let lock = NSLock()
+    private var pending: Batch?
+    let signals: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func post(events: Int, at: Date) {
+        lock.lock()
+        if pending == nil { pending = Batch(firstSeen: at, events: 0) }
+        pending!.events += events
+        lock.unlock()
+        continuation.yield()
+    }
+
+    func take() -> Batch? {
+        lock.lock()
+        defer { pending = nil; lock.unlock() }
+        return pending
+    }
+
+    func finish() { continuation.finish() }
+}
+
+/// The blocking side: connects, refreshes from the cookie, then polls the persist phase; reconnects with
+/// backoff (0.5 s doubling to 30 s) when the server goes away.
+final class FeedListener: @unchecked Sendable {
+    let settings: DirectorySettings
+    let stateDirectory: String
+    /// `change_feed = "syncrepl"`: a server without syncrepl is an error, retried; "auto" gives up quietly.
+    let required: Bool
+    let inbox: FeedInbox
+    let logger: Logger
+    private let lock = NSLock()
+    private var stopped = false
+    private var thread: Thread?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(settings: DirectorySettings, stateDirectory: String, required: Bool, inbox: FeedInbox, logger: Logger) {
+        self.settings = settings
+        self.stateDirectory = stateDirectory
+        self.required = required
+        self.inbox = inbox
+        self.logger = logger
+    }
+
+    var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            listen()
+            done.signal()
+        }
+        thread.name = "mixer-sync.change-feed"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks the thread to end; it notices within the poll timeout (1 s).
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        inbox.finish()
+    }
+
+    private func listen() {
+        let (base, filter) = settings.feedScope
+        let scope = base + "\n" + filter
+        var backoff = 0.5
+        let connected = Gauge(label: "mixer_sync_change_feed_connected")
+        while !isStopped {
+            do {
+                let store = try StateStore(directory: stateDirectory)
+                let options = try DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile)
+                let session = try SyncReplSession(options)
+                let cookie = try store.feedCookie(scope: scope)
+                var events = try session.start(base: base, filter: filter, cookie: cookie, pollSeconds: 1)
+                if events.refreshRequired {
+                    // The server cannot resume from this cookie: start afresh (and read everything once).
+                    try store.saveFeedCookie(nil, scope: scope, at: Date())
+                    logger.notice("change feed: the server asked for a full refresh; the cookie is dropped")
+                    continue
+                }
+                try store.saveFeedCookie(session.cookie, scope: scope, at: Date())
+                connected.record(1)
+                logger.notice("change feed connected", metadata: [
+                    "feed.server": "\(session.url)", "feed.base": "\(base)", "feed.resumed": "\(cookie != nil)",
+                    "feed.refresh_changes": "\(events.changed.count)", "feed.refresh_present": "\(events.present)"])
+                backoff = 0.5
+                // Whatever happened while no session was open is caught by one pass now.
+                inbox.post(events: events.changed.count, at: Date())
+                var lastCookie = session.cookie
+                while !isStopped {
+                    events = try session.poll()
+                    let now = Date()
+                    if !events.changed.isEmpty || events.idSetEntries > 0 {
+                        Counter(label: "mixer_sync_change_feed_events_total").increment(by: max(events.changed.count, 1))
+                        inbox.post(events: max(events.changed.count, 1), at: now)
+                    }
+                    if let c = session.cookie, c != lastCookie {
+                        try store.saveFeedCookie(c, scope: scope, at: now)
+                        lastCookie = c
+                    }
+                    if events.refreshRequired { try store.saveFeedCookie(nil, scope: scope, at: now) }
+                    if events.ended { break }
+                }
+                connected.record(0)
+            } catch let error as LDAPError where error.code == .unavailableCriticalExtension && !required {
+                connected.record(0)
+                logger.notice("change feed: the directory does not offer syncrepl (RFC 4533); full runs only",
+                              metadata: ["feed.error": "\(error)"])
+                return
+            } catch {
+                connected.record(0)
+                if isStopped { return }
+                logger.warning("change feed lost; reconnecting", metadata: ["feed.error": "\(error)",
+                                                                           "feed.retry_in_s": "\(backoff)"])
+            }
+            var waited = 0.0
+            while waited < backoff && !isStopped {
+                Thread.sleep(forTimeInterval: 0.1)
+                waited += 0.1
+            }
+            backoff = min(backoff * 2, 30)
+        }
+    }
+}

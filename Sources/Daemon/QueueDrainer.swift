@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import Metrics
+import MixerAI
+import Reconcile
+import State
+
+/// The daemon's one writer: drains the durable queue (the state database's `queue`) into MixerAI, always taking
+/// the most urgent item first, so a leaver the change feed saw goes before a backlog of invites. The last writes
+/// of every window are kept for offboarding; an item that fails waits with backoff (escrow) and is tried again.
+/// It also keeps MixerAI's accounts as the last full run read them, updated by every confirmed change: the
+/// change feed plans against that view instead of spending a list read per event.
+public actor QueueDrainer {
+    let store: StateStore
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    private var client: MixerAIClient?
+    private var brandIdByName: [String: String] = [:]
+    private var brandNamesById: [String: String] = [:]
+    private var accounts: [Account] = []
+    private var indexById: [String: Int] = [:]
+    /// Outcomes of items a full run waits for, by queue key.
+    private var outcomes: [String: Applier.Result] = [:]
+    /// When the drainer, idle, next looks at the queue (a backoff, a write window's reset); nil = on a kick.
+    private(set) var waitingUntil: Date?
+    private var pausedUntil: Date?
+    private var pauses = 0
+    /// Set while a full run reads and plans: only offboardings go meanwhile.
+    private var nonUrgentHeld = false
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var kicked = false
+
+    public init(store: StateStore, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// A full run hands over its client and what it read; the drainer writes with them from now on.
+    func attach(client: MixerAIClient, brands: [MixerBrand], accounts: [Account]) {
+        self.client = client
+        brandIdByName = Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+        brandNamesById = Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        self.accounts = accounts
+        indexById = Dictionary(accounts.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        pausedUntil = nil
+        nonUrgentHeld = false
+        kick()
+    }
+
+    func holdNonUrgent(_ held: Bool) {
+        nonUrgentHeld = held
+        if !held { kick() }
+    }
+
+    /// MixerAI as last read and since changed by mixer-sync; nil before the first full run.
+    func view() -> (accounts: [Account], brandNamesById: [String: String], brandIdByName: [String: String])? {
+        client == nil ? nil : (accounts, brandNamesById, brandIdByName)
+    }
+
+    /// Something was queued (or the daemon is stopping): look at the queue now.
+    public func kick() {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
+        } else {
+            kicked = true
+        }
+    }
+
+    func forget(_ keys: [String]) {
+        for key in keys { outcomes[key] = nil }
+    }
+
+    /// Outcomes recorded so far for these keys, and whether the drainer cannot reach the rest before `deadline`.
+    func progress(_ keys: [String], deadline: Date) -> (done: [String: Applier.Result], stalled: Bool) {
+        var done: [String: Applier.Result] = [:]
+        for key in keys { if let r = outcomes[key] { done[key] = r } }
+        let stalled = (waitingUntil.map { $0 > deadline } ?? false) || (pausedUntil.map { $0 > deadline } ?? false)
+        return (done, stalled)
+    }
+
+    /// The writes of a window kept for offboarding: a tenth of the limit, at least one offboarding's two.
+    static func reserve(limit: Int?) -> Int { max(2, (limit ?? 50) / 10) }
+
+    // MARK: - The loop
+
+    /// Runs until `stopping` says so (checked between items: the in-flight change always finishes).
+    func run(stopping: @escaping @Sendable () -> Bool) async {
+        while !stopping() {
+            guard let client else { await sleep(until: nil); continue }
+            let now = clock()
+            if let until = pausedUntil, until > now { await sleep(until: until); continue }
+            let next: (item: QueueItem?, nextDue: Date?)
+            do {
+                next = try store.nextQueued(now: now, maxUrgency: nonUrgentHeld ? .offboarding : .cleanup)
+            } catch {
+                logger.error("the write queue cannot be read", metadata: ["queue.error": "\(error)"])
+                await sleep(until: now.addingTimeInterval(5))
+                continue
+            }
+            guard let item = next.item else {
+                waitingUntil = next.nextDue
+                await sleep(until: next.nextDue)
+                continue
+            }
+            let budget = await client.budget
+            if let hold = Self.hold(item.change, budget: budget, now: now) {
+                waitingUntil = hold
+                await sleep(until: hold)
+                continue
+            }
+            waitingUntil = nil
+            await write(item, client: client)
+        }
+        waitingUntil = nil
+    }
+
+    /// When a change must wait for MixerAI's window: never for an offboarding beyond the window itself; other
+    /// changes also leave the window's last writes to offboardings that may come.
+    static func hold(_ change: Change, budget: WriteBudget, now: Date) -> Date? {
+        if let until = budget.blockedUntil, until > now { return until }
+        guard let left = budget.remaining, let reset = budget.resetAt, reset > now else { return nil }
+        let keep = change.urgency == .offboarding ? 0 : reserve(limit: budget.limit)
+        return left - change.writes < keep ? reset : nil
+    }
+
+    private func write(_ item: QueueItem, client: MixerAIClient) async {
+        var profiles: [String: AccountProfile] = [:]
+        if let id = item.change.mixerUserId, let p = item.profile { profiles[id] = p }
+        var applier = Applier(client: client, store: store, runId: item.runId, planHash: item.planHash,
+                              approved: item.approved, brandIdByName: brandIdByName, profiles: profiles,
+                              maxBudgetWait: .infinity, clock: clock)
+        applier.log = { [logger] line in logger.debug("\(line)") }
+        let started = clock()
+        let result = await applier.attempt(item.change)
+        outcomes[item.key] = result
+        let now = clock()
+        do {
+            if result.status == "applied" {
+                try store.dequeue(item.id)
+                confirmed(item.change)
+                pauses = 0
+                if item.change.kind == .deactivate, let seen = item.seenAt {
+                    let latency = now.timeIntervalSince(seen)
+                    Metrics.Timer(label: "mixer_sync_offboarding_latency_seconds").recordNanoseconds(Int64(latency * 1e9))
+                    logger.notice("offboarded", metadata: ["user.email": "\(item.change.email ?? "")",
+                                                           "offboarding.latency_ms": "\(Int(latency * 1000))",
+                                                           "write.ms": "\(Int(now.timeIntervalSince(started) * 1000))"])
+                }
+            } else {
+                let backoff = min(5 * pow(2, Double(item.attempts)), 900)
+                try store.defer_(item.id, until: now.addingTimeInterval(backoff), error: result.reason ?? result.status,
+                                 countAttempt: true)
+                logger.warning("write failed, in escrow", metadata: [
+                    "change.kind": "\(item.change.kind.rawValue)", "user.email": "\(item.change.email ?? "")",
+                    "escrow.retry_in_s": "\(Int(backoff))", "escrow.reason": "\(result.reason ?? "")"])
+                if result.stopsTheRest {
+                    // The session or the rate limit: nothing else can go now; the whole queue waits.
+                    pauses += 1
+                    let budget = await client.budget
+                    let pause = max(budget.blockedUntil.map { $0.timeIntervalSince(now) } ?? 0,
+                                    min(30 * pow(2, Double(pauses - 1)), 900))
+                    pausedUntil = now.addingTimeInterval(pause)
+                }
+            }
+        } catch {
+            logger.error("the write queue cannot be updated", metadata: ["queue.error": "\(error)"])
+        }
+        Gauge(label: "mixer_sync_queue_depth").record((try? store.queued().count) ?? 0)
+        Gauge(label: "mixer_sync_pending_offboard").record((try? store.pendingOffboards().count) ?? 0)
+        if let left = await client.budget.remaining { Gauge(label: "mixer_sync_write_budget_remaining").record(left) }
+    }
+
+    /// The view follows a confirmed change, so the feed does not plan it again.
+    private func confirmed(_ change: Change) {
+        guard let id = change.mixerUserId, let i = indexById[id] else { return }
+        if let active = change.to.active { accounts[i].active = active }
+        if let role = change.to.role { accounts[i].globalRole = role }
+        if let brands = change.to.brands {
+            var byId: [String: Role] = [:]
+            for (name, role) in brands { if let bid = brandIdByName[name] { byId[bid] = role } }
+            accounts[i].brands = byId
+        }
+        if let v = change.to.fullName { accounts[i].fullName = v }
+        if let v = change.to.jobTitle { accounts[i].jobTitle = v }
+        if let v = change.to.company { accounts[i].company = v }
+    }
+
+    /// Waits for a kick, or until `deadline` (at most a minute: the loop looks again).
+    private func sleep(until deadline: Date?) async {
+        if kicked {
+            kicked = false
+            return
+        }
+        let seconds = min(60, max(0, (deadline ?? clock().addingTimeInterval(60)).timeIntervalSince(clock())))
+        let timer = Task { [weak self] in
+            guard (try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))) != nil else { return }
+            await self?.kick()
+        }
+        await withCheckedContinuation { waiter = $0 }
+        timer.cancel()
+    }
+}
