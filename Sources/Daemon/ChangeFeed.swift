@@ -130,6 +130,11 @@ final class FeedListener: @unchecked Sendable {
         inbox.finish()
     }
 
+    /// A server's answer (not a lost connection, not "busy", not the credentials) to a sync request with a cookie.
+    static func refusesCookie(_ error: LDAPError) -> Bool {
+        error.code.rawValue > 0 && error.code != .busy && error.code != .unavailable && error.kind != .credentials
+    }
+
     private func listen() {
         let (base, filter) = settings.feedScope
         let scope = base + "\n" + filter
@@ -141,7 +146,18 @@ final class FeedListener: @unchecked Sendable {
                 let options = try DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile)
                 let session = try SyncReplSession(options)
                 let cookie = try store.feedCookie(scope: scope)
-                var events = try session.start(base: base, filter: filter, cookie: cookie, pollSeconds: 1)
+                var events: SyncReplSession.Events
+                do {
+                    events = try session.start(base: base, filter: filter, cookie: cookie, pollSeconds: 1)
+                } catch let error as LDAPError where cookie != nil && Self.refusesCookie(error) {
+                    // The server will not resume from this cookie (restored from a backup, or its state was lost:
+                    // OpenLDAP says "consumer state is newer than provider"). Start afresh; the pass that follows
+                    // every (re)connection reads the whole directory anyway.
+                    try store.saveFeedCookie(nil, scope: scope, at: Date())
+                    logger.notice("change feed: the server cannot resume from the saved cookie; starting afresh",
+                                  metadata: ["feed.error": "\(error)"])
+                    continue
+                }
                 if events.refreshRequired {
                     // The server cannot resume from this cookie: start afresh (and read everything once).
                     try store.saveFeedCookie(nil, scope: scope, at: Date())

@@ -173,8 +173,19 @@ public actor QueueDrainer {
         if let left = await client.budget.remaining { Gauge(label: "mixer_sync_write_budget_remaining").record(left) }
     }
 
-    /// The view follows a confirmed change, so the feed does not plan it again.
+    /// The view follows a confirmed change, so the feed does not plan it again; an invite adds its account.
     private func confirmed(_ change: Change) {
+        if change.kind == .invite, let anchor = change.anchor, let id = try? store.linkedUser(anchor: anchor),
+           indexById[id] == nil {
+            let held = change.inviteNeedsUpdate ? change.to : change.inviteGrant
+            var brands: [String: Role] = [:]
+            for (name, role) in held.brands ?? [:] { if let bid = brandIdByName[name] { brands[bid] = role } }
+            indexById[id] = accounts.count
+            accounts.append(Account(id: id, email: change.email, fullName: change.to.fullName, jobTitle: change.to.jobTitle,
+                                    company: change.to.company, globalRole: held.role, brands: brands, active: true,
+                                    pending: true, createdAt: clock()))
+            return
+        }
         guard let id = change.mixerUserId, let i = indexById[id] else { return }
         if let active = change.to.active { accounts[i].active = active }
         if let role = change.to.role { accounts[i].globalRole = role }

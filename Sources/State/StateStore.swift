@@ -73,6 +73,11 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// The MixerAI id linked to one anchor.
+    public func linkedUser(anchor: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT user_id FROM link WHERE anchor = ?", arguments: [anchor]) }
+    }
+
     /// Forgets the links to an account MixerAI no longer has (deleted).
     public func unlink(userId: String) throws {
         try db.write { db in try db.execute(sql: "DELETE FROM link WHERE user_id = ?", arguments: [userId]) }

@@ -156,12 +156,17 @@ struct Slapd {
     let directory: String
 
     static func startVictim() async throws -> Slapd {
-        let directory = try TestDirectory.env("MIXER_SYNC_TEST_VICTIM")
+        try await start(directory: try TestDirectory.env("MIXER_SYNC_TEST_VICTIM"))
+    }
+
+    /// Starts the instance in `directory` on `url` (a free loopback port when nil) and waits until it binds.
+    static func start(directory: String, url: String? = nil) async throws -> Slapd {
         let binary = try TestDirectory.env("MIXER_SYNC_TEST_SLAPD")
-        let holder = try BlackHole()
-        let port = holder.port
-        holder.close()
-        let url = "ldap://127.0.0.1:\(port)"
+        let url = try url ?? {
+            let holder = try BlackHole()
+            defer { holder.close() }
+            return "ldap://127.0.0.1:\(holder.port)"
+        }()
         try spawnAndWait(binary, ["-F", directory + "/slapd.d", "-h", url + "/", "-s", "0"])
         let pidFile = directory + "/slapd.pid"
         for _ in 0..<100 {

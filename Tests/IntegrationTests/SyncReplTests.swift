@@ -50,7 +50,8 @@ import Testing
             return try session.start(base: base, filter: "(objectClass=*)", cookie: cookie, pollSeconds: 1)
         }
         #expect(resumed.refreshDone)
-        #expect(resumed.changed.count == 1, "resumed from the cookie: \(resumed)")
+        // At least once: the modify pushed before the cookie was taken may come again, never the whole subtree.
+        #expect((1...2).contains(resumed.changed.count), "resumed from the cookie: \(resumed)")
         #expect(!resumed.refreshRequired)
     }
 

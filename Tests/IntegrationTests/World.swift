@@ -41,6 +41,8 @@ final class World: @unchecked Sendable {
     let folder: String
     let config: String
     let sandbox: SandboxProcess
+    /// The slapd this world lives in (the shared test directory unless a test brings its own).
+    let ldapURL: String
     var people: String { "ou=people,\(base)" }
     var groups: String { "ou=groups,\(base)" }
     var leavers: String { "ou=leavers,\(base)" }
@@ -48,7 +50,9 @@ final class World: @unchecked Sendable {
     /// Role mappings every world uses: editors → Editor on Brand A, viewers → View Only on Brand B,
     /// admins → Administrator (global), staff → Editor (global).
     init(people: [Person], groups: [String: [String]], seedUsers: [JSONValue] = [], policy: String = "",
-         sandboxArguments: [String] = [], extraUserRules: String = "", extraConfig: String = "") throws {
+         sandboxArguments: [String] = [], extraUserRules: String = "", extraConfig: String = "",
+         ldapURL: String? = nil) throws {
+        self.ldapURL = try ldapURL ?? TestDirectory.ldapURL
         let id = UUID().uuidString.prefix(8).lowercased()
         base = "ou=e2e-\(id),dc=example,dc=com"
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-sync-e2e-\(id)").path
@@ -68,7 +72,7 @@ final class World: @unchecked Sendable {
         config = folder + "/mixer-sync.toml"
         try """
         [directory]
-        url = "\(try TestDirectory.ldapURL)"
+        url = "\(self.ldapURL)"
         bind_dn = "\(TestDirectory.serviceDN)"
         bind_password_file = "bind-password"
         timeout = "10s"
@@ -152,7 +156,7 @@ final class World: @unchecked Sendable {
         let file = folder + "/change-\(UUID().uuidString).ldif"
         try (ldif + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let out = try CommandLineTests.runShell(
-            "ldapmodify \(add ? "-a" : "") -x -H '\(try TestDirectory.ldapURL)' -D 'cn=admin,dc=example,dc=com' "
+            "ldapmodify \(add ? "-a" : "") -x -H '\(ldapURL)' -D 'cn=admin,dc=example,dc=com' "
             + "-y '\(try TestDirectory.dir)/admin-password' -f '\(file)' >/dev/null 2>'\(file).err'; echo $?")
         guard out.trimmingCharacters(in: .whitespacesAndNewlines) == "0" else {
             throw World.Failure(description: "ldapmodify failed: " + ((try? String(contentsOfFile: file + ".err", encoding: .utf8)) ?? ""))
@@ -209,7 +213,7 @@ final class World: @unchecked Sendable {
     }
 
     func ldapDeleteTree() throws {
-        _ = try CommandLineTests.runShell("ldapdelete -r -x -H '\(try TestDirectory.ldapURL)' -D 'cn=admin,dc=example,dc=com' "
+        _ = try CommandLineTests.runShell("ldapdelete -r -x -H '\(ldapURL)' -D 'cn=admin,dc=example,dc=com' "
                                           + "-y '\(try TestDirectory.dir)/admin-password' '\(base)' >/dev/null 2>&1")
     }
 }

@@ -25,10 +25,11 @@ make_test_ca() {
   chmod 600 "$dir"/*.key
 }
 
-# slapd_make_instance DIR [TLSDIR]: writes cn=config for an mdb database with syncprov, memberof,
+# slapd_make_instance DIR [TLSDIR] [CHECKPOINT]: writes cn=config for an mdb database with syncprov, memberof,
 # refint and ppolicy, a small test schema, limits for the two service accounts, and TLS when TLSDIR is given.
+# CHECKPOINT is syncprov's "ops minutes" (default "100 10"): how often the contextCSN reaches the disk.
 slapd_make_instance() {
-  local dir=$1 tls=${2:-}
+  local dir=$1 tls=${2:-} checkpoint=${3:-100 10}
   mkdir -p "$dir/slapd.d" "$dir/data"
   local tlsattrs=""
   if [ -n "$tls" ]; then
@@ -106,7 +107,7 @@ dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
 objectClass: olcOverlayConfig
 objectClass: olcSyncProvConfig
 olcOverlay: {0}syncprov
-olcSpCheckpoint: 100 10
+olcSpCheckpoint: $checkpoint
 olcSpSessionlog: 1000
 
 dn: olcOverlay={1}memberof,olcDatabase={1}mdb,cn=config

@@ -10,6 +10,10 @@ start_test_directory() {
   # A second instance, not started: a test starts it, then kills it in the middle of a read.
   slapd_make_instance "$work/victim"
   slapd_load "$work/victim" "$work/data.ldif"
+  # A third, also started by its test: the change feed's test kills and restarts it under the daemon. Its
+  # contextCSN is checkpointed after every write, so a crash does not take the state a cookie names.
+  slapd_make_instance "$work/restart" "" "1 1"
+  slapd_load "$work/restart" "$work/data.ldif"
 
   local ldap_port ldaps_port
   ldap_port=$(free_port)
@@ -30,6 +34,7 @@ start_test_directory() {
   export MIXER_SYNC_TEST_CA="$work/tls/ca.pem"
   export MIXER_SYNC_TEST_WRONG_CA="$work/tls/wrong-ca.pem"
   export MIXER_SYNC_TEST_VICTIM="$work/victim"
+  export MIXER_SYNC_TEST_RESTART="$work/restart"
   export MIXER_SYNC_TEST_USERS="$users"
   export MIXER_SYNC_TEST_SLAPD="$SLAPD_BIN"
 }
@@ -38,4 +43,5 @@ stop_test_directory() {
   local work=$1
   slapd_stop "$work/main"
   slapd_stop "$work/victim"
+  slapd_stop "$work/restart"
 }
