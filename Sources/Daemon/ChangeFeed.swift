@@ -41,7 +41,9 @@ public struct ChangeFeedService: Service {
             guard let batch = inbox.take() else { continue }
             var reconciler = Reconciler(config: holder.config)
             reconciler.lockHeldByCaller = true
-            guard let outcome = await reconciler.restrict(seenAt: batch.firstSeen, drainer: drainer) else { continue }
+            let result = await reconciler.restrict(seenAt: batch.firstSeen, drainer: drainer)
+            MemoryTrim.release()
+            guard let outcome = result else { continue }
             let r = outcome.report
             logger.notice("change feed", metadata: [
                 "run.id": "\(r.runId)", "run.outcome": "\(r.outcome)", "feed.events": "\(batch.events)",

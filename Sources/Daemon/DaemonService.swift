@@ -69,6 +69,7 @@ public struct DaemonService: Service {
             reconciler.shouldStop = { Task.isShuttingDownGracefully }
             reconciler.log = { [logger] line in logger.debug("\(line)") }
             let outcome = await reconciler.apply()
+            MemoryTrim.release()
             let r = outcome.report
             failures = outcome.exitCode == 1 ? failures + 1 : 0
             let quarantine = failures >= 3

@@ -87,7 +87,11 @@ import TestSupport
                                                   "status": 503, "times": 1000,
                                                   "body": ["error": "maintenance"]])
         try w.disable("t1")
-        #expect(await daemon.waitForLog("write failed, in escrow", seconds: 10), "\(daemon.text)")
+        // (The fault refuses invites too: wait for the leaver's own escrow line.)
+        let first = daemon
+        #expect(await DaemonProcess.until(seconds: 10) {
+            first.text.split(separator: "\n").contains { $0.contains("in escrow") && $0.contains("t1@e2e.example.com") }
+        }, "\(daemon.text)")
         await daemon.kill9()
 
         // The dead daemon's queue is on disk: status shows the leaver as PENDING OFFBOARD and the invites left.

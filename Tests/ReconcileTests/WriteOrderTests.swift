@@ -44,4 +44,19 @@ import Testing
         let c = change(.invite, "i", to: AccountState(role: .editor, brands: ["Brand B": .viewer, "Brand A": .editor]))
         #expect(c.inviteGrant == AccountState(role: .editor, brands: ["Brand A": .editor]))
     }
+
+    @Test func theFastPathTakesOnlyChangesThatGrantNothing() {
+        let ed = AccountState(role: .editor, brands: ["A": .editor, "B": .viewer])
+        #expect(change(.deactivate, "a", from: ed, to: .offboarded).onlyRestricts)
+        #expect(change(.setRole, "a", from: ed, to: AccountState(role: .viewer, brands: ["A": .editor, "B": .viewer])).onlyRestricts)
+        #expect(change(.setBrands, "a", from: ed, to: AccountState(role: .editor, brands: ["A": .editor])).onlyRestricts)
+        #expect(change(.setBrands, "a", from: ed, to: AccountState(role: .editor, brands: ["A": .viewer, "B": .viewer])).onlyRestricts)
+        #expect(!change(.setBrands, "a", from: ed, to: AccountState(role: .editor, brands: ["A": .editor, "C": .viewer])).onlyRestricts)
+        #expect(!change(.setRole, "a", from: ed, to: AccountState(role: .admin, brands: ["A": .editor])).onlyRestricts)
+        #expect(!change(.setRole, "a", from: AccountState(role: .viewer), to: AccountState(role: .editor)).onlyRestricts)
+        #expect(!change(.update, "a", from: ed, to: ed).onlyRestricts)
+        #expect(!change(.invite, "a", to: ed).onlyRestricts)
+        #expect(!change(.reactivate, "a", to: ed).onlyRestricts)
+        #expect(!change(.delete, "a", from: AccountState(active: false)).onlyRestricts)
+    }
 }

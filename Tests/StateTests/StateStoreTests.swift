@@ -73,4 +73,58 @@ import Testing
         #expect(throws: StateError.self) { try StateLock(directory: dir) }
         withExtendedLifetime(lock) {}
     }
+
+    func queued(_ kind: Change.Kind, _ id: String?, anchor: String) -> Change {
+        Change(kind: kind, anchor: anchor, email: "\(anchor)@x.com", dn: nil, mixerUserId: id,
+               from: AccountState(active: true, role: .editor), to: kind == .deactivate ? .offboarded : AccountState(role: .editor),
+               reasons: ["r"])
+    }
+
+    @Test func theQueueGivesOffboardingsFirstAndSurvivesReopening() throws {
+        let (s, dir) = try store()
+        try s.enqueue([queued(.invite, nil, anchor: "i1"), queued(.invite, nil, anchor: "i2")], source: .full, runId: "r1",
+                      planHash: "h1", approved: false, at: now)
+        try s.enqueue([queued(.deactivate, "m9", anchor: "d9")], source: .feed, runId: "r2", planHash: "h2", approved: false,
+                      profiles: ["m9": AccountProfile(fullName: "D", jobTitle: nil, company: nil, pending: false)],
+                      seenAt: now, at: now.addingTimeInterval(5))
+        let reopened = try StateStore(directory: dir)
+        let first = try #require(try reopened.nextQueued(now: now.addingTimeInterval(6)).item)
+        #expect(first.key == "id:m9")
+        #expect(first.source == .feed && first.seenAt == now && first.profile?.fullName == "D")
+        #expect(try reopened.pendingOffboards().map(\.key) == ["id:m9"])
+        #expect(try reopened.queued().map(\.key) == ["id:m9", "anchor:i1", "anchor:i2"])
+        try reopened.dequeue(first.id)
+        #expect(try reopened.nextQueued(now: now, maxUrgency: .offboarding).item == nil, "while a full run plans: offboardings only")
+        #expect(try reopened.nextQueued(now: now).item?.key == "anchor:i1")
+    }
+
+    @Test func aDeferredItemWaitsAndAFullPlanReplacesOnlyWhatWasQueuedBeforeItsReads() throws {
+        let (s, _) = try store()
+        try s.enqueue([queued(.invite, nil, anchor: "i1"), queued(.invite, nil, anchor: "i2")], source: .full, runId: "r1",
+                      planHash: "h1", approved: false, at: now)
+        let i1 = try #require(try s.nextQueued(now: now).item)
+        try s.defer_(i1.id, until: now.addingTimeInterval(60), error: "503", countAttempt: true)
+        let next = try s.nextQueued(now: now.addingTimeInterval(1))
+        #expect(next.item?.key == "anchor:i2")
+        #expect(next.nextDue == now.addingTimeInterval(60))
+        // The feed queues a leaver while the next full run reads; that run's plan names i2 only.
+        try s.enqueue([queued(.deactivate, "m5", anchor: "d5")], source: .feed, runId: "f", planHash: "hf", approved: false,
+                      seenAt: now.addingTimeInterval(20), at: now.addingTimeInterval(20))
+        try s.enqueue([queued(.invite, nil, anchor: "i2")], source: .full, runId: "r2", planHash: "h3", approved: false,
+                      at: now.addingTimeInterval(30), replacingItemsBefore: now.addingTimeInterval(10))
+        #expect(try s.queued().map(\.key) == ["id:m5", "anchor:i2"], "i1 dropped: the fresher plan no longer wants it")
+        #expect(try s.queued().last?.runId == "r2")
+        try s.dequeue(try #require(try s.queued().first).id)
+        #expect(try s.pendingOffboards().isEmpty)
+    }
+
+    @Test func theFeedCookieIsKeptPerScope() throws {
+        let (s, _) = try store()
+        #expect(try s.feedCookie(scope: "a") == nil)
+        try s.saveFeedCookie([1, 2, 3], scope: "a", at: now)
+        #expect(try s.feedCookie(scope: "a") == [1, 2, 3])
+        #expect(try s.feedCookie(scope: "b") == nil)
+        try s.saveFeedCookie(nil, scope: "a", at: now)
+        #expect(try s.feedCookie(scope: "a") == nil)
+    }
 }

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Offboarding latency through the change feed, under load. USERS people in a throwaway slapd (syncprov); the
+# sandbox holds all but every 10th of them (so the daemon's first full run queues USERS/10 invites) and lets
+# through 10 writes a second, so the invites take minutes to drain. Then LEAVERS people are disabled one at a time
+# (employeeType=terminated, the config's disabled_filter); each latency runs from the moment before ldapmodify to
+# the sandbox receiving `POST /api/users/{id}/deactivate` (its request log, same clock). Prints p50 / p95 / max,
+# ending with `offboarding p95: N ms` (target ≤ 1000). Then the idle cost over 60 s once the queue is empty:
+# `idle: X.X% cpu, N MiB` (targets < 0.5 % and < 64 MiB).
+# usage: Benchmarks/offboarding-latency.sh [USERS=10000] [LEAVERS=100] [IDLE_SECONDS=60]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+USERS=${1:-10000}
+LEAVERS=${2:-100}
+IDLE=${3:-60}
+
+bash scripts/setup >/dev/null
+echo "== release build"
+swift build -c release --product mixer-sync 2>&1 | tail -1
+swift build -c release --product mixerai-sandbox 2>&1 | tail -1
+BIN=$(swift build -c release --show-bin-path)
+
+source scripts/lib/slapd.sh
+source Benchmarks/lib.sh
+WORK=$(mktemp -d /tmp/mixer-sync-offboard-bench.XXXXXX)
+SANDBOX_PID=""
+DAEMON_PID=""
+cleanup() {
+  [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
+  [ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null
+  slapd_stop "$WORK/slapd"
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+echo "== $USERS users in slapd; $((USERS - USERS / 10)) of them in the sandbox"
+python3 scripts/lib/gen-directory.py --users "$USERS" --no-specials > "$WORK/data.ldif"
+slapd_make_instance "$WORK/slapd"
+slapd_load "$WORK/slapd" "$WORK/data.ldif"
+PORT=$(free_port)
+slapd_start "$WORK/slapd" "ldap://127.0.0.1:$PORT/"
+python3 - "$USERS" > "$WORK/seed.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+FIRST = ["Ann", "Ben", "Cara", "Dev", "Eve", "Finn", "Gus", "Hana", "Ivo", "Jia", "Kai", "Lea", "Max", "Nia", "Oto", "Pia"]
+LAST = ["Lee", "Khan", "Novak", "Okafor", "Silva", "Berg", "Rossi", "Tanaka", "Moreau", "Dubois", "Kowalski", "Ng"]
+TITLES = ["Engineer", "Designer", "Writer", "Analyst", "Manager", "Producer"]
+uid = (lambda i: f"user{i:05d}") if n < 100000 else (lambda i: f"user{i:06d}")
+users = [{"email": "mixer-sync@example.com", "password": "sandbox-password", "full_name": "mixer-sync",
+          "role": "admin", "global_role": "admin"}]
+for i in range(1, n + 1):
+    if i % 10 == 0:
+        continue  # a joiner: invited by the first full run
+    users.append({"email": f"{uid(i)}@example.com", "full_name": f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}",
+                  "job_title": TITLES[i % len(TITLES)], "company": "Example Ltd", "role": "editor", "global_role": "editor",
+                  "brands": {"Brand A": "editor"}})
+json.dump({"brands": [{"name": "Brand A"}, {"name": "Brand B"}], "users": users}, sys.stdout)
+PY
+rm -f "$WORK/sandbox.port"
+"$BIN/mixerai-sandbox" --port 0 --state "$WORK/sandbox" --seed "$WORK/seed.json" --port-file "$WORK/sandbox.port" \
+  --api-limit 10000000 --sensitive-limit 10 --sensitive-window 1 > "$WORK/sandbox.log" 2>&1 &
+SANDBOX_PID=$!
+for _ in $(seq 1 1200); do [ -s "$WORK/sandbox.port" ] && break; sleep 0.1; done
+SPORT=$(cat "$WORK/sandbox.port")
+MPORT=$(free_port)
+
+printf 'mixer-sync-test-password' > "$WORK/bind-password"
+printf 'sandbox-password\n' > "$WORK/mixerai-password"
+printf 'admin-test-password' > "$WORK/admin-password"
+chmod 600 "$WORK"/*-password
+{ bench_directory_config "$PORT"; cat <<TOML
+
+[directory.leavers]
+disabled_filter = "(employeeType=terminated)"
+
+[[roles]]
+group = "cn=all-staff,ou=groups,dc=example,dc=com"
+role = "Editor"
+brand = "Brand A"
+
+[mixerai]
+url = "http://127.0.0.1:$SPORT"
+supabase_url = "http://127.0.0.1:$SPORT"
+supabase_anon_key = "sandbox-anon-key"
+supabase_project_ref = "sandbox"
+service_email = "mixer-sync@example.com"
+service_password_file = "mixerai-password"
+
+[policy]
+max_deactivations = 1000000
+max_deactivations_percent = 100
+
+[state]
+directory = "$WORK/state"
+
+[report]
+directory = "$WORK/reports"
+formats = ["json"]
+
+[daemon]
+full_sync_interval = "1h"
+metrics_listen = "127.0.0.1:$MPORT"
+TOML
+} > "$WORK/mixer-sync.toml"
+
+echo "== the daemon: first full run queues $((USERS / 10)) invites (10 writes/s)"
+"$BIN/mixer-sync" run --config "$WORK/mixer-sync.toml" 2> "$WORK/daemon.log" &
+DAEMON_PID=$!
+for _ in $(seq 1 600); do grep -q "change feed connected" "$WORK/daemon.log" && grep -q "full reconcile\|applied invite" "$WORK/daemon.log" && break; sleep 0.1; done
+for _ in $(seq 1 600); do
+  n=$(curl -s "http://127.0.0.1:$SPORT/__sandbox/requests" | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin)["requests"] if r["path"]=="/api/users/invite"))')
+  [ "$n" -ge 20 ] && break
+  sleep 0.2
+done
+echo "invites being sent: $n so far"
+
+echo "== $LEAVERS leavers, one at a time"
+python3 - "$USERS" "$LEAVERS" "$PORT" "$WORK" <<'PY'
+import json, os, random, subprocess, sys, time, urllib.request
+n, leavers, port, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+uid = (lambda i: f"user{i:05d}") if n < 100000 else (lambda i: f"user{i:06d}")
+random.seed(7)
+picked = random.sample([i for i in range(1, n + 1) if i % 10 != 0], leavers)
+started = {}
+for i in picked:
+    ldif = f"dn: uid={uid(i)},ou=people,dc=example,dc=com\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated\n"
+    email = f"{uid(i)}@example.com"
+    started[email] = time.time()
+    subprocess.run(["ldapmodify", "-x", "-H", f"ldap://127.0.0.1:{port}", "-D", "cn=admin,dc=example,dc=com",
+                    "-y", f"{work}/admin-password"], input=ldif.encode(), check=True, stdout=subprocess.DEVNULL)
+    # Wait for the daemon to say it is done with this one, then a pause as between real leavers.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if f"user.email={email}" in open(f"{work}/daemon.log", errors="replace").read():
+            break
+        time.sleep(0.01)
+    time.sleep(random.uniform(0.3, 1.0))
+json.dump(started, open(f"{work}/started.json", "w"))
+PY
+
+python3 - "$SPORT" "$WORK" <<'PY'
+import json, sys, urllib.request, datetime, statistics
+sport, work = sys.argv[1], sys.argv[2]
+started = json.load(open(f"{work}/started.json"))
+state = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sport}/__sandbox/state"))
+email_by_id = {u["id"]: u["email"] for u in state["users"]}
+requests = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sport}/__sandbox/requests"))["requests"]
+def at(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+received = {}
+invites_during = 0
+for r in requests:
+    parts = r["path"].split("/")
+    if r["method"] == "POST" and len(parts) == 5 and parts[4] == "deactivate" and r["status"] == 200:
+        email = email_by_id.get(parts[3])
+        if email in started and email not in received:
+            received[email] = at(r["time"])
+first, last = min(started.values()), max(received.values() or [0])
+invites_during = sum(1 for r in requests if r["path"] == "/api/users/invite" and first <= at(r["time"]) <= last)
+missing = [e for e in started if e not in received]
+lat = sorted((received[e] - started[e]) * 1000 for e in received)
+def pct(p): return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
+print(f"leavers: {len(started)}, deactivations received: {len(received)}, missing: {len(missing)}; "
+      f"invites sent meanwhile: {invites_during}; 429s: {sum(1 for r in requests if r['status'] == 429)}")
+print(f"p50: {pct(50):.0f} ms, p95: {pct(95):.0f} ms, max: {lat[-1]:.0f} ms")
+print(f"offboarding p95: {pct(95):.0f} ms")
+PY
+
+echo "== idle: waiting for the queue to drain, then $IDLE s"
+for _ in $(seq 1 900); do
+  depth=$(curl -s "http://127.0.0.1:$MPORT/metrics" | awk '/^mixer_sync_queue_depth /{print $2}')
+  [ "${depth%.*}" = "0" ] && break
+  sleep 1
+done
+sleep 2
+TICKS=$(getconf CLK_TCK)
+read -r u1 s1 < <(awk '{print $14, $15}' /proc/$DAEMON_PID/stat)
+sleep "$IDLE"
+read -r u2 s2 < <(awk '{print $14, $15}' /proc/$DAEMON_PID/stat)
+RSS=$(awk '/^VmRSS/{print int($2/1024)}' /proc/$DAEMON_PID/status)
+python3 -c "print(f'idle: {($u2 + $s2 - $u1 - $s1) / $TICKS / $IDLE * 100:.1f}% cpu, $RSS MiB')"
