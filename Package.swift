@@ -91,6 +91,6 @@ let package = Package(
         .testTarget(name: "MixerAITests", dependencies: ["MixerAI", "CurlHTTP", "Secrets", "Sandbox", "TestSupport"]),
         // Tests against the real slapd that scripts/test starts; they fail (never skip) when it is absent.
         .testTarget(name: "IntegrationTests", dependencies: ["Config", "Directory", "LDAPClient", "Reconcile", "Secrets",
-                                                            "Sandbox", "TestSupport"]),
+                                                            "Sandbox", "TestSupport", "Daemon", "MixerAI"]),
     ]
 )

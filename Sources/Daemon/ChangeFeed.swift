@@ -32,6 +32,12 @@ public struct ChangeFeedService: Service {
             Gauge(label: "mixer_sync_change_feed_connected").record(0)
             return try await gracefulShutdown()
         }
+        guard !config.directory.feedScope.base.isEmpty else {
+            // Users and groups under different suffixes: one search cannot watch both.
+            logger.warning("change feed off: the configured bases share no suffix; full runs only")
+            Gauge(label: "mixer_sync_change_feed_connected").record(0)
+            return try await gracefulShutdown()
+        }
         let inbox = FeedInbox()
         let listener = FeedListener(settings: config.directory, stateDirectory: config.state.directory,
                                     required: config.daemon.changeFeed == .syncrepl, inbox: inbox, logger: logger)

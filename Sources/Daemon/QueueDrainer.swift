@@ -20,7 +20,8 @@ public actor QueueDrainer {
     private var brandNamesById: [String: String] = [:]
     private var accounts: [Account] = []
     private var indexById: [String: Int] = [:]
-    /// Outcomes of items a full run waits for, by queue key.
+    /// Outcomes of the items a full run waits for, by queue key (only those: nothing accumulates).
+    private var watched: Set<String> = []
     private var outcomes: [String: Applier.Result] = [:]
     /// When the drainer, idle, next looks at the queue (a backoff, a write window's reset); nil = on a kick.
     private(set) var waitingUntil: Date?
@@ -69,8 +70,20 @@ public actor QueueDrainer {
         }
     }
 
-    func forget(_ keys: [String]) {
-        for key in keys { outcomes[key] = nil }
+    /// A full run starts waiting for these items (their earlier outcomes are void).
+    func watch(_ keys: [String]) {
+        for key in keys {
+            outcomes[key] = nil
+            watched.insert(key)
+        }
+    }
+
+    /// The full run has its outcomes.
+    func unwatch(_ keys: [String]) {
+        for key in keys {
+            outcomes[key] = nil
+            watched.remove(key)
+        }
     }
 
     /// Outcomes recorded so far for these keys, and whether the drainer cannot reach the rest before `deadline`.
@@ -122,8 +135,10 @@ public actor QueueDrainer {
     static func hold(_ change: Change, budget: WriteBudget, now: Date) -> Date? {
         if let until = budget.blockedUntil, until > now { return until }
         guard let left = budget.remaining, let reset = budget.resetAt, reset > now else { return nil }
-        let keep = change.urgency == .offboarding ? 0 : reserve(limit: budget.limit)
-        return left - change.writes < keep ? reset : nil
+        // An offboarding starts with one write left (the deactivation; the client waits for the window before the
+        // stripping PUT); anything else needs all its writes and the reserve.
+        let needed = change.urgency == .offboarding ? 1 : change.writes + reserve(limit: budget.limit)
+        return left < needed ? reset : nil
     }
 
     private func write(_ item: QueueItem, client: MixerAIClient) async {
@@ -135,7 +150,7 @@ public actor QueueDrainer {
         applier.log = { [logger] line in logger.debug("\(line)") }
         let started = clock()
         let result = await applier.attempt(item.change)
-        outcomes[item.key] = result
+        if watched.contains(item.key) { outcomes[item.key] = result }
         let now = clock()
         do {
             if result.status == "applied" {

@@ -307,7 +307,7 @@ public struct Reconciler: Sendable {
                       accounts: [Account], store: StateStore, runId: String, hash: String, approved: Bool,
                       profiles: [String: AccountProfile], readStart: Date) async -> [Applier.Result] {
         let keys = queue.map(QueueItem.key)
-        await drainer.forget(keys)
+        await drainer.watch(keys)
         do {
             try store.enqueue(queue, source: .full, runId: runId, planHash: hash, approved: approved, profiles: profiles,
                               at: clock(), replacingItemsBefore: readStart)
@@ -322,6 +322,7 @@ public struct Reconciler: Sendable {
             if done.count == keys.count || p.stalled || shouldStop() { break }
             try? await Task.sleep(for: .milliseconds(50))
         }
+        await drainer.unwatch(keys)
         let reason = shouldStop() ? "queued: mixer-sync was stopping; sent after the restart"
             : "queued: MixerAI's write budget; the daemon sends it when the window allows"
         return queue.map { done[QueueItem.key($0)] ?? Applier.Result(change: $0, status: "escrow", reason: reason) }

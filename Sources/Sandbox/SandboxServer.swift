@@ -41,6 +41,12 @@ public enum SandboxServer {
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: { var l = Logger(label: "mixerai-sandbox"); l.logLevel = .error; return l }())
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
     }
 }

@@ -33,6 +33,7 @@ public actor SandboxStore {
     var inviteEmailLimited = false
     /// Bumped by every `save()`; the caches below are valid for one version.
     var version = 0
+    var flushScheduled = false
     var orderCache: (Int, [SandboxUser])?
     var permissionCache: (Int, [String: [SandboxPermission]])?
     var profileCountCache: (Int, Int)?
@@ -87,11 +88,33 @@ public actor SandboxStore {
         guard rename(temp, path) == 0 else { throw SeedError(message: "cannot replace \(path)") }
     }
 
-    /// Persists the state after a change (and invalidates the read caches).
+    /// Persists the state after a change (and invalidates the read caches). The file is written at most every
+    /// 100 ms, off the actor, in order: encoding 10,000 users took ~0.3 s per write when every write waited for it.
     func save() {
         version += 1
-        try? Self.write(state, to: statePath)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            self.flush()
+        }
     }
+
+    private func flush() {
+        guard flushScheduled else { return }
+        flushScheduled = false
+        let snapshot = state
+        let path = statePath
+        Self.writer.async { try? Self.write(snapshot, to: path) }
+    }
+
+    /// Writes what is pending and waits for it (at shutdown).
+    public func close() {
+        flush()
+        Self.writer.sync {}
+    }
+
+    private static let writer = DispatchQueue(label: "mixerai-sandbox.state-writer")
 
     /// Users in GoTrue's list order (newest first), cached until the next change.
     func usersNewestFirst() -> [SandboxUser] {

@@ -44,14 +44,20 @@ final class DaemonProcess: @unchecked Sendable {
 
     deinit { if process.isRunning { kill(pid, SIGKILL) } }
 
-    /// Polls `condition` every 20 ms until it holds or `seconds` pass.
-    static func until(seconds: Double, _ condition: @Sendable () throws -> Bool) async -> Bool {
+    /// Polls `condition` every 50 ms until it holds or `seconds` pass. The condition blocks (HTTP to the sandbox,
+    /// file reads), so it runs on a dispatch queue: Swift's two cooperative threads stay free for the other tests.
+    static func until(seconds: Double, _ condition: @escaping @Sendable () throws -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? condition()) == true { return true }
-            try? await Task.sleep(for: .milliseconds(20))
+        func check() async -> Bool {
+            await withCheckedContinuation { k in
+                DispatchQueue.global().async { k.resume(returning: (try? condition()) == true) }
+            }
         }
-        return (try? condition()) == true
+        while Date() < deadline {
+            if await check() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return await check()
     }
 }
 

@@ -31,7 +31,7 @@ import Testing
             // 2. Persist: a modify made now is pushed to the open search.
             try world.ldap("dn: \(world.dn("sra"))\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated")
             var pushed = SyncReplSession.Events()
-            for _ in 0..<10 where pushed.changed.isEmpty {
+            for _ in 0..<30 where pushed.changed.isEmpty {
                 let e = try session.poll()
                 pushed.changed += e.changed
             }
