@@ -25,37 +25,11 @@ SANDBOX_PID=""
 trap '[ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null; slapd_stop "$WORK/slapd"; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT INT TERM
 
 echo "== $USERS users in slapd and in the sandbox"
-python3 scripts/lib/gen-directory.py --users "$USERS" --no-specials > "$WORK/data.ldif"
-slapd_make_instance "$WORK/slapd"
-slapd_load "$WORK/slapd" "$WORK/data.ldif"
-PORT=$(free_port)
-slapd_start "$WORK/slapd" "ldap://127.0.0.1:$PORT/"
-# The sandbox holds the same people (names, titles as gen-directory.py makes them) with 1 % churn: every 100th
-# is missing (a joiner), every 100th + 50 has another role (a mover).
-python3 - "$USERS" > "$WORK/seed.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-FIRST = ["Ann", "Ben", "Cara", "Dev", "Eve", "Finn", "Gus", "Hana", "Ivo", "Jia", "Kai", "Lea", "Max", "Nia", "Oto", "Pia"]
-LAST = ["Lee", "Khan", "Novak", "Okafor", "Silva", "Berg", "Rossi", "Tanaka", "Moreau", "Dubois", "Kowalski", "Ng"]
-TITLES = ["Engineer", "Designer", "Writer", "Analyst", "Manager", "Producer"]
-uid = (lambda i: f"user{i:05d}") if n < 100000 else (lambda i: f"user{i:06d}")
-users = [{"email": "mixer-sync@example.com", "password": "sandbox-password", "full_name": "mixer-sync",
-          "role": "admin", "global_role": "admin"}]
-for i in range(1, n + 1):
-    if i % 100 == 0:
-        continue
-    role = "viewer" if i % 100 == 50 else "editor"
-    users.append({"email": f"{uid(i)}@example.com", "full_name": f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}",
-                  "job_title": TITLES[i % len(TITLES)], "company": "Example Ltd", "role": role, "global_role": role,
-                  "brands": {"Brand A": role}})
-json.dump({"brands": [{"name": "Brand A"}, {"name": "Brand B"}], "users": users}, sys.stdout)
-PY
-rm -f "$WORK/sandbox.port"
-"$BIN/mixerai-sandbox" --port 0 --state "$WORK/sandbox" --seed "$WORK/seed.json" --port-file "$WORK/sandbox.port" \
-  --api-limit 10000000 --sensitive-limit 1000000 > "$WORK/sandbox.log" 2>&1 &
-SANDBOX_PID=$!
-for _ in $(seq 1 1200); do [ -s "$WORK/sandbox.port" ] && break; sleep 0.1; done
-SPORT=$(cat "$WORK/sandbox.port")
+bench_slapd "$WORK" "$USERS"
+# The sandbox holds the same people with 1 % churn: every 100th is missing (a joiner), every 100th + 50 has
+# another role (a mover).
+python3 Benchmarks/seed.py "$USERS" --missing-every 100 --mover-every 100 > "$WORK/seed.json"
+bench_sandbox "$BIN" "$WORK" --api-limit 10000000 --sensitive-limit 1000000
 
 printf 'mixer-sync-test-password' > "$WORK/bind-password"
 printf 'sandbox-password\n' > "$WORK/mixerai-password"
@@ -67,13 +41,8 @@ group = "cn=all-staff,ou=groups,dc=example,dc=com"
 role = "Editor"
 brand = "Brand A"
 
-[mixerai]
-url = "http://127.0.0.1:$SPORT"
-supabase_url = "http://127.0.0.1:$SPORT"
-supabase_anon_key = "sandbox-anon-key"
-supabase_project_ref = "sandbox"
-service_email = "mixer-sync@example.com"
-service_password_file = "mixerai-password"
+TOML
+bench_mixerai_config "$SPORT"; cat <<TOML
 
 [policy]
 max_deactivations_percent = 100

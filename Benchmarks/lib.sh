@@ -43,3 +43,36 @@ sandbox_cookie() {
     -d '{"email":"mixer-sync@example.com","password":"sandbox-password"}')
   printf 'sb-sandbox-auth-token=base64-%s' "$(printf '%s' "$session" | base64 -w0 | tr '+/' '-_' | tr -d '=')"
 }
+
+# bench_slapd WORK USERS: USERS generated people (no special cases) in a throwaway slapd under WORK/slapd; sets PORT.
+bench_slapd() {
+  python3 scripts/lib/gen-directory.py --users "$2" --no-specials > "$1/data.ldif"
+  slapd_make_instance "$1/slapd"
+  slapd_load "$1/slapd" "$1/data.ldif"
+  PORT=$(free_port)
+  slapd_start "$1/slapd" "ldap://127.0.0.1:$PORT/"
+}
+
+# bench_sandbox BIN WORK SANDBOX-ARGS...: starts mixerai-sandbox on WORK/seed.json; sets SANDBOX_PID and SPORT.
+bench_sandbox() {
+  local bin=$1 work=$2; shift 2
+  rm -f "$work/sandbox.port"
+  "$bin/mixerai-sandbox" --port 0 --state "$work/sandbox" --seed "$work/seed.json" --port-file "$work/sandbox.port" \
+    "$@" > "$work/sandbox.log" 2>&1 &
+  SANDBOX_PID=$!
+  for _ in $(seq 1 1200); do [ -s "$work/sandbox.port" ] && break; sleep 0.1; done
+  SPORT=$(cat "$work/sandbox.port")
+}
+
+# bench_mixerai_config SPORT: the [mixerai] part of a config for the sandbox on 127.0.0.1:SPORT.
+bench_mixerai_config() {
+  cat <<TOML
+[mixerai]
+url = "http://127.0.0.1:$1"
+supabase_url = "http://127.0.0.1:$1"
+supabase_anon_key = "sandbox-anon-key"
+supabase_project_ref = "sandbox"
+service_email = "mixer-sync@example.com"
+service_password_file = "mixerai-password"
+TOML
+}

@@ -1,6 +1,7 @@
 import Foundation
 import MixerAI
 import Reconcile
+import Report
 import State
 
 /// Applies a plan's queue (already ordered by urgency) with a journal entry before every MixerAI call, within the
@@ -77,11 +78,11 @@ struct Applier {
         let budget = await client.budget
         let now = clock()
         if let until = budget.blockedUntil, until.timeIntervalSince(now) > maxBudgetWait {
-            return "blocked by MixerAI until \(ISO8601DateFormatter().string(from: until))"
+            return "blocked by MixerAI until \(RunReport.iso(until))"
         }
         if let left = budget.remaining, left < change.writes, let reset = budget.resetAt,
            reset.timeIntervalSince(now) > maxBudgetWait {
-            return "\(left) of \(budget.limit ?? 50) writes left until \(ISO8601DateFormatter().string(from: reset)), this change needs \(change.writes)"
+            return "\(left) of \(budget.limit ?? 50) writes left until \(RunReport.iso(reset)), this change needs \(change.writes)"
         }
         return nil
     }

@@ -43,7 +43,19 @@ public struct ChangeFeedService: Service {
                                     required: config.daemon.changeFeed == .syncrepl, inbox: inbox, logger: logger)
         listener.start()
         defer { listener.stop() }
-        for await _ in inbox.signals.cancelOnGracefulShutdown() {
+        await withGracefulShutdownHandler {
+            await handle(inbox)
+        } onGracefulShutdown: {
+            listener.stop()
+        }
+        // The process must not exit while the listener's thread is inside libldap (its exit handlers would run
+        // under it): wait for the thread, which notices within its poll timeout.
+        await listener.waitForExit(seconds: 3)
+    }
+
+    /// Runs the fast path for every batch of events until the inbox closes.
+    func handle(_ inbox: FeedInbox) async {
+        for await _ in inbox.signals {
             guard let batch = inbox.take() else { continue }
             var reconciler = Reconciler(config: holder.config)
             reconciler.lockHeldByCaller = true
@@ -128,6 +140,18 @@ final class FeedListener: @unchecked Sendable {
         thread.name = "mixer-sync.change-feed"
         self.thread = thread
         thread.start()
+    }
+
+    /// Waits (off the cooperative pool) until the thread has ended, or `seconds` have passed.
+    func waitForExit(seconds: Double) async {
+        guard thread != nil else { return }
+        let done = self.done
+        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                if done.wait(timeout: .now() + seconds) == .success { done.signal() }
+                k.resume()
+            }
+        }
     }
 
     /// Asks the thread to end; it notices within the poll timeout (1 s).

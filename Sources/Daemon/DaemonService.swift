@@ -74,7 +74,9 @@ public struct DaemonService: Service {
             failures = outcome.exitCode == 1 ? failures + 1 : 0
             let quarantine = failures >= 3
             let summary = "last run \(r.runId): \(r.outcome), \(r.changes.count) changes, \(r.counts["applied"] ?? 0) applied, "
-                + "\(r.counts["escrow"] ?? 0) in escrow, \(r.pendingOffboard.count) pending offboard"
+                + "\(r.counts["escrow"] ?? 0) in escrow, \(r.pendingOffboard.count) pending offboard; "
+                + "queue \(Self.queueDepth(config)) change(s); budget "
+                + (r.queue.writesLeft.map { "\($0)/\(r.queue.writeLimit.map(String.init) ?? "?") writes left" } ?? "not seen yet")
                 + (quarantine ? " — QUARANTINE after \(failures) failed runs" : "")
             notify.status(summary)
             Self.record(r, quarantine: quarantine)
@@ -93,6 +95,11 @@ public struct DaemonService: Service {
                 break  // shutting down (or cancelled): no new run
             }
         }
+    }
+
+    /// Changes waiting in the durable queue now (for STATUS).
+    static func queueDepth(_ config: MixerSyncConfig) -> Int {
+        ((try? StateStore(directory: config.state.directory).queueDepth().all) ?? 0)
     }
 
     /// What a run leaves in the metrics (swift-metrics; the Prometheus factory exports them).

@@ -49,6 +49,6 @@ public struct RunError: Error, CustomStringConvertible, Sendable {
 /// Run ids: the start time in UTC and four random hex digits (`2026-11-29T10:15:00Z-3f2a`).
 enum RunID {
     static func make(_ now: Date) -> String {
-        RunReport.iso(now) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+        RunReport.iso(now) + "-" + String(String(UInt32(UInt16.random(in: 0...UInt16.max)) | 0x10000, radix: 16).dropFirst())
     }
 }

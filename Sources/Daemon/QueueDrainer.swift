@@ -183,8 +183,10 @@ public actor QueueDrainer {
         } catch {
             logger.error("the write queue cannot be updated", metadata: ["queue.error": "\(error)"])
         }
-        Gauge(label: "mixer_sync_queue_depth").record((try? store.queued().count) ?? 0)
-        Gauge(label: "mixer_sync_pending_offboard").record((try? store.pendingOffboards().count) ?? 0)
+        if let depth = try? store.queueDepth() {
+            Gauge(label: "mixer_sync_queue_depth").record(depth.all)
+            Gauge(label: "mixer_sync_pending_offboard").record(depth.offboardings)
+        }
         if let left = await client.budget.remaining { Gauge(label: "mixer_sync_write_budget_remaining").record(left) }
     }
 

@@ -147,10 +147,15 @@ public struct RunReport: Codable, Sendable, Equatable {
 
     public var held: Bool { gates.contains { $0.verdict == .hold } && approvedBy == nil }
 
+    /// RFC 3339 in UTC to the second (`2026-11-29T10:15:00Z`), written by hand: ISO8601DateFormatter loads ICU,
+    /// which a long-running daemon would otherwise keep mapped for one timestamp per report.
     public static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
+        var t = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     public static func conflicts(_ list: [Matching.Conflict]) -> [Conflict] {

@@ -102,6 +102,14 @@ extension StateStore {
         try db.write { db in try db.execute(sql: "DELETE FROM queue WHERE source = ?", arguments: [source.rawValue]) }
     }
 
+    /// How many changes wait, and how many of them are offboardings (cheap: no item is decoded).
+    public func queueDepth() throws -> (all: Int, offboardings: Int) {
+        try db.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, SUM(urgency = 0) AS o FROM queue")
+            return (row?["n"] ?? 0, row?["o"] ?? 0)
+        }
+    }
+
     /// Offboardings still waiting: shown as PENDING OFFBOARD at the top of every report and in `status`.
     public func pendingOffboards() throws -> [QueueItem] {
         try db.read { db in
