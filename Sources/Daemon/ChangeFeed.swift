@@ -57,6 +57,12 @@ public struct ChangeFeedService: Service {
     func handle(_ inbox: FeedInbox) async {
         for await _ in inbox.signals {
             guard let batch = inbox.take() else { continue }
+            // Before the first full run has read MixerAI there is nothing to plan against: wait for it (its own
+            // directory read may predate these events, so they are not dropped).
+            while await !drainer.hasView && !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            if Task.isShuttingDownGracefully { break }
             var reconciler = Reconciler(config: holder.config)
             reconciler.lockHeldByCaller = true
             let result = await reconciler.restrict(seenAt: batch.firstSeen, drainer: drainer)
@@ -74,7 +80,8 @@ public struct ChangeFeedService: Service {
 /// Changes heard of but not yet handled, shared by the listener's thread and the fast path.
 final class FeedInbox: @unchecked Sendable {
     struct Batch {
-        var firstSeen: Date
+        /// When the first directory change of the batch was heard of; nil for a pass after a (re)connection only.
+        var firstSeen: Date?
         var events: Int
     }
 
@@ -87,9 +94,10 @@ final class FeedInbox: @unchecked Sendable {
         (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    func post(events: Int, at: Date) {
+    func post(events: Int, at: Date?) {
         lock.lock()
-        if pending == nil { pending = Batch(firstSeen: at, events: 0) }
+        if pending == nil { pending = Batch(firstSeen: nil, events: 0) }
+        if let at { pending!.firstSeen = min(pending!.firstSeen ?? at, at) }
         pending!.events += events
         lock.unlock()
         continuation.yield()
@@ -202,8 +210,9 @@ final class FeedListener: @unchecked Sendable {
                     "feed.server": "\(session.url)", "feed.base": "\(base)", "feed.resumed": "\(cookie != nil)",
                     "feed.refresh_changes": "\(events.changed.count)", "feed.refresh_present": "\(events.present)"])
                 backoff = 0.5
-                // Whatever happened while no session was open is caught by one pass now.
-                inbox.post(events: events.changed.count, at: Date())
+                // Whatever happened while no session was open is caught by one pass now (no "seen" time: what it
+                // finds was not heard of as it happened).
+                inbox.post(events: events.changed.count, at: nil)
                 var lastCookie = session.cookie
                 while !isStopped {
                     events = try session.poll()

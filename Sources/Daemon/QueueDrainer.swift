@@ -55,6 +55,9 @@ public actor QueueDrainer {
         if !held { kick() }
     }
 
+    /// Whether a full run has handed over what it read.
+    var hasView: Bool { client != nil }
+
     /// MixerAI as last read and since changed by mixer-sync; nil before the first full run.
     func view() -> (accounts: [Account], brandNamesById: [String: String], brandIdByName: [String: String])? {
         client == nil ? nil : (accounts, brandNamesById, brandIdByName)

@@ -9,7 +9,7 @@ extension Reconciler {
     /// (offboardings, pure demotions) are queued — through the same gates, with the queued and recent
     /// deactivations counted in the rolling window. Grants wait for the next full run. A failed or partial read
     /// queues nothing. Returns nil when there was nothing to restrict (no report is written then).
-    public func restrict(seenAt: Date, drainer: QueueDrainer) async -> Outcome? {
+    public func restrict(seenAt: Date?, drainer: QueueDrainer) async -> Outcome? {
         guard let view = await drainer.view() else { return nil }  // before the first full run: it covers this
         let started = clock()
         let runId = RunID.make(started)

@@ -35,7 +35,8 @@ public struct StatusReport: Codable, Sendable {
                            statusReason: q.lastError.map { "\(q.attempts) attempt(s), last: \($0)" } ?? "queued")
         }
         // Offboardings in the durable queue are pending whatever the last report said (a restart, the feed).
-        var pending = latest?.pendingOffboard ?? []
+        // A change-feed report lists what it queued: the queue itself says what is still pending.
+        var pending = latest?.mode == "change-feed" ? [] : latest?.pendingOffboard ?? []
         let shown = Set(pending.map { $0.mixerUserId ?? $0.anchor ?? "" })
         for q in queued where q.change.urgency == .offboarding && !shown.contains(q.change.mixerUserId ?? q.change.anchor ?? "") {
             pending.append(item(q))
