@@ -55,4 +55,9 @@ static inline CURLcode ccurl_getinfo_double(CURL *handle, CURLINFO info, double 
     return curl_easy_getinfo(handle, info, value);
 }
 
+/// CURLVERSION_NOW is a macro naming the newest struct version this header knows: it does not import.
+static inline curl_version_info_data *ccurl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}
+
 #endif

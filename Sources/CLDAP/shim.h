@@ -138,4 +138,22 @@ static inline void cldap_keepalive(LDAP *ld, int idle, int probes, int interval)
     ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &interval);
 }
 
+/// The libldap this process runs with (LDAP_OPT_API_INFO): vendor version as major*10000 + minor*100 + patch.
+static inline int cldap_vendor_version(void) {
+    LDAPAPIInfo info;
+    info.ldapai_info_version = LDAP_API_INFO_VERSION;
+    if (ldap_get_option(NULL, LDAP_OPT_API_INFO, &info) != LDAP_OPT_SUCCESS) return -1;
+    int version = info.ldapai_vendor_version;
+    if (info.ldapai_vendor_name != NULL) ldap_memfree(info.ldapai_vendor_name);
+    if (info.ldapai_extensions != NULL) ber_memvfree((void **)info.ldapai_extensions);
+    return version;
+}
+
+/// libldap's TLS library (LDAP_OPT_X_TLS_PACKAGE: "GnuTLS" or "OpenSSL"); the caller frees with ldap_memfree.
+static inline char *cldap_tls_package(void) {
+    char *package = NULL;
+    if (ldap_get_option(NULL, LDAP_OPT_X_TLS_PACKAGE, &package) != LDAP_OPT_SUCCESS) return NULL;
+    return package;
+}
+
 #endif

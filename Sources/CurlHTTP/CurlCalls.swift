@@ -74,3 +74,17 @@ let curlBodyCallback: curl_write_callback = { buffer, size, count, context in
 final class ByteSink {
     var data = Data()
 }
+
+/// The libcurl this process runs with, for `mixer-sync --version` (`curl_version_info`).
+public enum CurlLibrary {
+    public static var version: String {
+        guard let info = ccurl_version_info(), let v = info.pointee.version else { return "unknown" }
+        return String(cString: v)
+    }
+
+    /// The TLS backend(s) libcurl was built with ("GnuTLS/3.7.9", or several when it can switch).
+    public static var tlsBackend: String {
+        guard let info = ccurl_version_info(), let v = info.pointee.ssl_version else { return "none" }
+        return String(cString: v)
+    }
+}

@@ -33,7 +33,12 @@ struct Applier {
     func apply(_ queue: [Change]) async -> [Result] {
         var results: [Result] = []
         var stop: String?
-        for change in queue {
+        for (done, change) in queue.enumerated() {
+            if done > 0, done % 10 == 0 || done == queue.count - 1 {
+                let budget = await client.budget
+                log("writes: \(done) of \(queue.count) changes done, \(queue.count - done) queued; budget "
+                    + (budget.remaining.map { "\($0) of \(budget.limit ?? 50) writes left" } ?? "not seen yet"))
+            }
             if stop == nil && shouldStop() { stop = "not attempted: mixer-sync was stopping" }
             if let stop {
                 results.append(Result(change: change, status: "escrow", reason: stop))

@@ -342,7 +342,10 @@ public struct Reconciler: Sendable {
         }
         let client = try MixerAIClient(connection: try MixerAISession.connection(settings, stateDirectory: config.state.directory))
         let me = try await client.me()
-        let accounts = try await client.listUsers(map: AccountMapping.account)
+        let log = self.log
+        let accounts = try await client.listUsers(map: AccountMapping.account) { page, users in
+            if page % 50 == 0 { log("mixerai: \(page) pages, \(users) users so far") }
+        }
         // A list that lacks the service account itself is not the whole list (a permission or paging fault):
         // planning from it would invite people who have accounts, so the run stops here.
         guard accounts.contains(where: { $0.id == me.id }) else {

@@ -299,3 +299,20 @@ struct AttributeMatcher {
         return nil
     }
 }
+
+/// The libldap this process runs with, for `mixer-sync --version`.
+public enum LDAPLibrary {
+    /// "2.5.17" from `LDAP_OPT_API_INFO`'s vendor version.
+    public static var version: String {
+        let v = cldap_vendor_version()
+        guard v > 0 else { return "unknown" }
+        return "\(v / 10000).\(v / 100 % 100).\(v % 100)"
+    }
+
+    /// libldap's TLS library (`LDAP_OPT_X_TLS_PACKAGE`).
+    public static var tlsPackage: String {
+        guard let raw = cldap_tls_package() else { return "none" }
+        defer { ldap_memfree(raw) }
+        return String(cString: raw)
+    }
+}

@@ -37,7 +37,8 @@ extension MixerAIClient {
 
     /// Every user, turned into `T` page by page (so a 100,000-user list is never held twice). While a full page
     /// is being read, the next one is already on the wire: the server's time and ours overlap.
-    public func listUsers<T: Sendable>(pageSize: Int = 100, map: @escaping @Sendable (MixerUser) -> T) async throws -> [T] {
+    public func listUsers<T: Sendable>(pageSize: Int = 100, map: @escaping @Sendable (MixerUser) -> T,
+                                       progress: (@Sendable (_ page: Int, _ users: Int) -> Void)? = nil) async throws -> [T] {
         func path(_ page: Int) -> String { "/api/users?page=\(page)&pageSize=\(pageSize)&includeInactive=true" }
         var out: [T] = []
         var seen = Set<String>()
@@ -62,6 +63,7 @@ extension MixerAIClient {
             do {
                 for user in users where seen.insert(user.id).inserted { out.append(map(user)) }
             }
+            progress?(page, out.count)
             page += 1
         }
     }

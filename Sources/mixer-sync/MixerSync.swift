@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import CurlHTTP
 import Foundation
+import LDAPClient
 import Logging
 
 /// `mixer-sync`: keeps MixerAI's users and roles in line with the LDAP directory.
@@ -10,7 +11,7 @@ struct MixerSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixer-sync",
         abstract: "Keep MixerAI's users and roles in line with the company's LDAP directory.",
-        version: "0.1.0",
+        version: VersionText.full,
         subcommands: [PlanCommand.self, ApplyCommand.self, RunCommand.self, ApproveCommand.self, ExplainCommand.self, StatusCommand.self,
                       TestQuery.self, CheckConfig.self, CheckMixerAI.self]
     )
@@ -21,6 +22,15 @@ struct MixerSync: AsyncParsableCommand {
         // Logs go to stderr, one line each (journald keeps them under the unit).
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         await main(nil)
+    }
+}
+
+/// `mixer-sync --version`: this build, and the C libraries it runs with (they come from the system).
+enum VersionText {
+    static let number = "0.1.0"
+    static var full: String {
+        "mixer-sync \(number)\nlibldap \(LDAPLibrary.version) (TLS: \(LDAPLibrary.tlsPackage))\n"
+            + "libcurl \(CurlLibrary.version) (TLS: \(CurlLibrary.tlsBackend))"
     }
 }
 

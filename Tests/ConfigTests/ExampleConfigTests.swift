@@ -16,7 +16,7 @@ import Testing
         #expect(config.mixerai?.serviceEmail == "mixer-sync@example.com")
         #expect(config.directory.readDeadline == .seconds(600))
         #expect(config.warnings.isEmpty)
-        #expect(config.secretFiles.map(\.key) == ["directory.bind_password_file", "mixerai.service_password_file",
-                                                  "mixerai.supabase_anon_key_file"])
+        // Exactly the two secrets the systemd units load as credentials (LoadCredential=).
+        #expect(config.secretFiles.map(\.key) == ["directory.bind_password_file", "mixerai.service_password_file"])
     }
 }

@@ -148,6 +148,13 @@ import TestSupport
         #expect(r.status == 3)
         #expect(try w.writes().count == before, "a held plan applies nothing")
         #expect(r.list("pending_offboard").count == 3, "the held leavers are listed")
+        // scripts/test renders this held report's page in headless Chromium after the tests.
+        let runId = try #require(r.report["run_id"] as? String)
+        let page = w.folder + "/reports/\(runId).html"
+        #expect(FileManager.default.fileExists(atPath: page))
+        let kept = try TestDirectory.dir + "/held-report.html"
+        try? FileManager.default.removeItem(atPath: kept)
+        try FileManager.default.copyItem(atPath: page, toPath: kept)
         #expect(try await w.run("approve", "sha256:0000").status == 1, "unknown hash")
         #expect(try await w.run("approve", hash).status == 0)
         #expect(try await w.run("approve", hash).status == 1, "an approval is good once")
