@@ -28,7 +28,7 @@ public struct DirectoryReader: Sendable {
         if let groups = settings.groups {
             searches.append(("groups", SearchRequest(base: groups.base, scope: groups.scope,
                                                      filter: LDAPFilter.normalized(groups.filter),
-                                                     attributes: GroupIndex.attributes)))
+                                                     attributes: GroupIndex.attributes(for: settings.flavor))))
         }
         if let disabled = settings.leavers.disabledFilter {
             for rule in rules {
@@ -92,6 +92,8 @@ public struct DirectoryReader: Sendable {
         var personEntries = 0
         var pages = 0
         var anyEntries = 0
+        // Groups the server sent only part of (AD's ranged `member`): DN, slot, first value still to fetch.
+        var ranged: [(dn: String, slot: Int, next: Int)] = []
 
         for (name, request) in searches {
             var missingAnchor: String?
@@ -102,6 +104,7 @@ public struct DirectoryReader: Sendable {
                     anyEntries += 1
                     if name == "groups" {
                         groups.add(entry)
+                        for (slot, next) in entry.moreAfter { ranged.append((entry.dn, slot, next)) }
                     } else if name.hasPrefix("disabled:") {
                         if let anchor = mapper.anchorOnly(entry) { disabledAnchors.insert(anchor) }
                     } else {
@@ -130,7 +133,16 @@ public struct DirectoryReader: Sendable {
                                       entriesRead: personEntries + (isPersonSearch(name) ? error.entriesBeforeFailure : 0),
                                       pagesRead: pages)
             }
-            if name == "groups" { groups.finish() }
+            if name == "groups" {
+                do {
+                    pages += try Self.fetchRanges(ranged, into: &groups, connection: connection, deadline: deadline)
+                } catch let error as LDAPError {
+                    // A group read in part would make its other members look like leavers: the read is incomplete.
+                    throw SnapshotFailure(stage: .incomplete, message: "ranged members of a group: \(error.description)",
+                                          searches: records, entriesRead: personEntries, pagesRead: pages)
+                }
+                groups.finish()
+            }
             if let dn = missingAnchor {
                 throw SnapshotFailure(stage: .incomplete,
                                       message: "search \(name): entry \(dn) has no \(settings.attributes.anchor) (anchor attribute); "
@@ -161,6 +173,35 @@ public struct DirectoryReader: Sendable {
                                       durationMilliseconds: Int(elapsed.components.seconds * 1000
                                         + elapsed.components.attoseconds / 1_000_000_000_000_000))
         return DirectorySnapshot(people: people, groups: groups.groups, problems: problems, proof: proof)
+    }
+
+    /// Active Directory sends at most 1,500 values of `member` per entry (`member;range=0-1499`): the rest is
+    /// fetched part by part with base searches for `member;range=N-*` until the server says `*`. Returns the
+    /// number of searches made.
+    static func fetchRanges(_ ranged: [(dn: String, slot: Int, next: Int)], into groups: inout GroupIndex,
+                            connection: LDAPConnection, deadline: ContinuousClock.Instant) throws -> Int {
+        var searches = 0
+        for (dn, slot, first) in ranged {
+            var next: Int? = first
+            var guardCount = 0
+            while let start = next {
+                guardCount += 1
+                guard guardCount < 100_000 else { throw LDAPError(code: .other, operation: .search, message: "endless ranged retrieval", base: dn) }
+                let name = GroupIndex.attributes[slot].name
+                let request = SearchRequest(base: dn, scope: .base, filter: "(objectClass=*)",
+                                            attributes: [AttributeRequest("\(name);range=\(start)-*")])
+                next = nil
+                var got = 0
+                _ = try connection.searchRaw(request, pageSize: 1, deadline: deadline) { entry in
+                    got += entry.values[0].count
+                    groups.addMore(entry, slot: slot, toGroup: dn)
+                    next = entry.moreAfter[0]
+                }
+                searches += 1
+                if got == 0 { next = nil }
+            }
+        }
+        return searches
     }
 
     /// Partial answers, and failures after entries arrived, are `incomplete` (the gate holds); configuration and

@@ -12,6 +12,14 @@ import Reconcile
 struct GroupIndex {
     static let attributes = [AttributeRequest("member"), AttributeRequest("uniqueMember"), AttributeRequest("memberUid")]
 
+    /// What a group search asks for. Active Directory sends large `member` lists in ranges whatever is asked
+    /// (MaxValRange, 1,500 by default); asking for the first range explicitly makes every AD server — Samba
+    /// included, which does not force ranges — take the same path, the rest fetched with `member;range=N-*`.
+    static func attributes(for flavor: DirectoryFlavor) -> [AttributeRequest] {
+        guard flavor == .activeDirectory else { return attributes }
+        return [AttributeRequest("member;range=0-1499"), AttributeRequest("uniqueMember"), AttributeRequest("memberUid")]
+    }
+
     private(set) var dns: [String] = []
     private var indexByNormalizedDN: [String: Int32] = [:]
     /// Member key (normalised DN bytes, or NUL + memberUid) → slot; `headBySlot[slot]` starts its list.
@@ -47,6 +55,16 @@ struct GroupIndex {
             }
         }
         directMemberCounts.append(count)
+    }
+
+    /// More members of a group already added (the next part of a ranged attribute): `entry.values[0]` are
+    /// values of the attribute in `slot` (0 member, 1 uniqueMember, 2 memberUid).
+    mutating func addMore(_ entry: LDAPRawEntry, slot: Int, toGroup dn: String) {
+        guard let index = indexByNormalizedDN[DistinguishedName.normalize(dn)] else { return }
+        for value in entry.values[0] {
+            addMember(value, slot: slot, group: index)
+            directMemberCounts[Int(index)] += 1
+        }
     }
 
     private mutating func begin(dn: String) -> Int32 {

@@ -250,6 +250,7 @@ extension LDAPCalls {
         for slot in values.indices { values[slot].removeAll(keepingCapacity: true) }
         var name = berval()
         var vals: UnsafeMutablePointer<berval>?
+        var moreAfter: [Int: Int] = [:]
         while true {
             let arc = ldap_get_attribute_ber(ld, message, ber, &name, &vals)
             guard arc == LDAP_SUCCESS else {
@@ -258,8 +259,10 @@ extension LDAPCalls {
             }
             guard let namePtr = name.bv_val else { break }
             defer { if let v = vals { ber_memfree(v); vals = nil } }
-            guard let slot = matcher.slot(for: UnsafeRawBufferPointer(start: namePtr, count: Int(name.bv_len))),
-                  let list = vals else { continue }
+            let nameBytes = UnsafeRawBufferPointer(start: namePtr, count: Int(name.bv_len))
+            guard let slot = matcher.slot(for: nameBytes) else { continue }
+            if let next = AttributeMatcher.rangeContinuation(nameBytes) { moreAfter[slot] = next }
+            guard let list = vals else { continue }
             var i = 0
             while let bytes = list[i].bv_val {
                 values[slot].append(UnsafeBufferPointer(start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
@@ -267,7 +270,7 @@ extension LDAPCalls {
                 i += 1
             }
         }
-        try body(LDAPRawEntry(dn: dn, values: values))
+        try body(LDAPRawEntry(dn: dn, values: values, moreAfter: moreAfter))
     }
 }
 
@@ -278,12 +281,23 @@ struct AttributeMatcher {
     private let binary: [Bool]
 
     init(_ attributes: [AttributeRequest]) {
-        names = attributes.map { Array($0.name.lowercased().utf8) }
+        // Options are not part of the name: asking for `member;range=1500-*` matches `member;range=1500-2999`.
+        names = attributes.map { Array(($0.name.split(separator: ";", maxSplits: 1).first.map(String.init) ?? $0.name).lowercased().utf8) }
         binary = attributes.map(\.binary)
     }
 
     var count: Int { names.count }
     func isBinary(_ slot: Int) -> Bool { binary[slot] }
+
+    /// For `NAME;range=START-END` with a numeric END (the server has more), END + 1; nil for `END = *` (the
+    /// last part) or no range option (Active Directory's ranged retrieval, MS-ADTS 3.1.1.3.1.3.3).
+    static func rangeContinuation(_ name: UnsafeRawBufferPointer) -> Int? {
+        let text = String(decoding: name, as: UTF8.self).lowercased()
+        guard let option = text.split(separator: ";").dropFirst().first(where: { $0.hasPrefix("range=") }) else { return nil }
+        let bounds = option.dropFirst("range=".count).split(separator: "-", maxSplits: 1)
+        guard bounds.count == 2, let end = Int(bounds[1]) else { return nil }
+        return end + 1
+    }
 
     func slot(for name: UnsafeRawBufferPointer) -> Int? {
         var length = name.count

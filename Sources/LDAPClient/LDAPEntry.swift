@@ -42,13 +42,17 @@ public struct LDAPEntry: Sendable, Equatable {
 
 /// An entry whose values are views into libldap's message, valid only inside the callback that receives it.
 public struct LDAPRawEntry {
-    public init(dn: String, values: [[UnsafeBufferPointer<UInt8>]]) {
+    public init(dn: String, values: [[UnsafeBufferPointer<UInt8>]], moreAfter: [Int: Int] = [:]) {
         self.dn = dn
         self.values = values
+        self.moreAfter = moreAfter
     }
     public let dn: String
     /// `values[i]` are the values of `SearchRequest.attributes[i]`.
     public let values: [[UnsafeBufferPointer<UInt8>]]
+    /// Attributes the server sent only in part (Active Directory's ranged retrieval, `member;range=0-1499`):
+    /// slot → the first value index still to fetch, with `NAME;range=N-*`.
+    public let moreAfter: [Int: Int]
 }
 
 /// Bytes from the wire → String, checking UTF-8. ASCII (nearly every value) takes a fast, non-generic path.

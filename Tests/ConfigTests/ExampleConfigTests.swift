@@ -19,4 +19,14 @@ import Testing
         // Exactly the two secrets the systemd units load as credentials (LoadCredential=).
         #expect(config.secretFiles.map(\.key) == ["directory.bind_password_file", "mixerai.service_password_file"])
     }
+
+    @Test func theActiveDirectoryExampleParses() throws {
+        let path = Self.examplePath.replacingOccurrences(of: "mixer-sync.example.toml", with: "mixer-sync.ad.example.toml")
+        let config = try ConfigLoader.load(path: path, environment: [:])
+        #expect(config.directory.flavor == .activeDirectory)
+        #expect(config.directory.attributes.anchor == "objectGUID")
+        #expect(config.directory.attributes.uid == "sAMAccountName")
+        #expect(config.warnings.isEmpty)
+        #expect(config.secretFiles.map(\.key) == ["directory.bind_password_file", "mixerai.service_password_file"])
+    }
 }

@@ -1,0 +1,133 @@
+import Directory
+import Foundation
+import LDAPClient
+import Reconcile
+import Sandbox
+import Testing
+import TestSupport
+
+/// Against the Samba Active Directory DC that scripts/test provisions on 127.0.0.1 (scripts/lib/samba.sh): the AD
+/// schema out of the box, objectGUID anchors, a 3,000-member group read through ranged retrieval, nesting, disabled
+/// and expired accounts, continuation references, and a rename end to end.
+@Suite(.serialized) struct ActiveDirectoryTests {
+    static let base = "DC=example,DC=test"
+    static let people = "OU=People,DC=example,DC=test"
+    static let groups = "OU=Groups,DC=example,DC=test"
+
+    static func settings(usersBase: String = people, filter: String = "(&(objectClass=user)(!(objectClass=computer)))")
+        throws -> DirectorySettings {
+        DirectorySettings(urls: [try TestDirectory.env("MIXER_SYNC_TEST_AD_URL")], bindMethod: .simple,
+                          bindDN: "CN=Administrator,CN=Users,\(base)",
+                          bindPasswordFile: try TestDirectory.env("MIXER_SYNC_TEST_AD_PASSWORD_FILE"),
+                          flavor: .activeDirectory,
+                          users: [UserRule(name: "staff", base: usersBase, scope: .sub, filter: filter)],
+                          groups: GroupSettings(base: groups), pageSize: 1000, timeout: .seconds(20),
+                          readDeadline: .seconds(120))
+    }
+
+    @Test func everyoneOfAThreeThousandMemberGroupNestingDisabledAndExpired() async throws {
+        let users = Int(try TestDirectory.env("MIXER_SYNC_TEST_AD_USERS"))!
+        let snapshot = try await TestDirectory.read(try Self.settings())
+        #expect(snapshot.people.count == users)
+        #expect(snapshot.proof.entries == users)
+        // Ranged retrieval: the group's members beyond the first 1,500 were fetched (`member;range=1500-*`).
+        let allStaff = "CN=all-staff,\(Self.groups)"
+        let members = snapshot.people.filter { p in p.groups.contains { g in g.dn.caseInsensitiveCompare(allStaff) == .orderedSame } }
+        #expect(members.count == users, "members of the \(users)-member group read")
+        #expect(snapshot.people.first { $0.uid == "ad03000" }.map { p in p.groups.contains { g in g.dn.hasPrefix("CN=editors") } } == true,
+                "nested: all-staff is a member of editors")
+        // objectGUID in its canonical lowercase 8-4-4-4-12 form, unique.
+        let guid = try Regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        #expect(snapshot.people.allSatisfy { $0.anchor.wholeMatch(of: guid) != nil }, "\(snapshot.people.first?.anchor ?? "")")
+        #expect(Set(snapshot.people.map(\.anchor)).count == users)
+        // userAccountControl 0x2 (every 500th) and accountExpires in the past (every 700th).
+        let locked = Set(snapshot.people.filter { $0.leaverEvidence.contains(.accountLock) }.compactMap(\.uid))
+        let expected = Set((1...users).filter { $0 % 500 == 0 || $0 % 700 == 0 }.map { String(format: "ad%05d", $0) })
+        #expect(locked == expected)
+        #expect(snapshot.people.first { $0.uid == "ad00001" }?.email == "ad00001@example.test")
+    }
+
+    @Test func continuationReferencesAtTheDomainRootMakeTheReadIncomplete() async throws {
+        // Searching the whole domain meets AD's references to its configuration and DNS partitions: with
+        // referrals off, that is an incomplete read (held), never a smaller one.
+        let failure = try #require(await TestDirectory.failure(try Self.settings(usersBase: Self.base)))
+        #expect(failure.stage == .incomplete)
+        #expect(failure.message.contains("continuationReference") || failure.message.contains("referral"), "\(failure.message)")
+    }
+
+    @Test func aRenameIsAnUpdateAndAnEmailChangeNeverALeaveAndJoin() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-sync-ad-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let seed: JSONValue = ["brands": [["name": "Brand A"]],
+                               "users": [["email": "mixer-sync@example.com", "password": "sandbox-password",
+                                          "full_name": "mixer-sync", "role": "admin", "global_role": "admin"]]]
+        try seed.text().write(toFile: folder + "/seed.json", atomically: true, encoding: .utf8)
+        let sandbox = try SandboxProcess(["--seed", folder + "/seed.json"])
+        defer { sandbox.stop() }
+        try "sandbox-password\n".write(toFile: folder + "/mixerai-password", atomically: true, encoding: .utf8)
+        chmod(folder + "/mixerai-password", 0o600)
+        let config = folder + "/ad.toml"
+        try """
+        [directory]
+        url = "\(try TestDirectory.env("MIXER_SYNC_TEST_AD_URL"))"
+        flavor = "active-directory"
+        bind_dn = "CN=Administrator,CN=Users,\(Self.base)"
+        bind_password_file = "\(try TestDirectory.env("MIXER_SYNC_TEST_AD_PASSWORD_FILE"))"
+
+        [[directory.users]]
+        name = "staff"
+        base = "\(Self.people)"
+        filter = "(&(objectClass=user)(sAMAccountName=ad0001*))"
+
+        [directory.groups]
+        base = "\(Self.groups)"
+
+        [[roles]]
+        group = "CN=editors,\(Self.groups)"
+        role = "Editor"
+        brand = "Brand A"
+
+        [mixerai]
+        url = "http://127.0.0.1:\(sandbox.port)"
+        supabase_url = "http://127.0.0.1:\(sandbox.port)"
+        supabase_anon_key = "sandbox-anon-key"
+        supabase_project_ref = "sandbox"
+        service_email = "mixer-sync@example.com"
+        service_password_file = "mixerai-password"
+
+        [state]
+        directory = "\(folder)/state"
+
+        [report]
+        directory = "\(folder)/reports"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        func run(_ command: String) throws -> (Int32, [String: Any]) {
+            let r = try CommandLineTests.run([command, "--config", config])
+            let data = FileManager.default.contents(atPath: folder + "/reports/latest.json") ?? Data("{}".utf8)
+            return (r.status, (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+        }
+        // ad00010 … ad00019: ten people through the nested editors group; every one invited.
+        var (status, report) = try run("apply")
+        #expect(status == 0, "\(report["errors"] ?? "")")
+        #expect((report["changes"] as? [[String: Any]])?.filter { $0["kind"] as? String == "invite" }.count == 10)
+
+        // ad00012's mail changes in AD (same objectGUID).
+        let ldif = folder + "/rename.ldif"
+        try "dn: CN=ad00012,\(Self.people)\nchangetype: modify\nreplace: mail\nmail: ad00012.renamed@example.test\n-\nreplace: title\ntitle: Lead Engineer\n"
+            .write(toFile: ldif, atomically: true, encoding: .utf8)
+        let out = try CommandLineTests.runShell("ldapmodify -x -H ldap://127.0.0.1 -D 'Administrator@example.test' -y '"
+            + (try TestDirectory.env("MIXER_SYNC_TEST_AD_PASSWORD_FILE")) + "' -f '\(ldif)' >/dev/null 2>&1; echo rc=$?")
+        #expect(out.contains("rc=0"), "\(out)")
+        (status, report) = try run("plan")
+        let kinds = (report["changes"] as? [[String: Any]])?.map { "\($0["kind"] ?? "") \($0["email"] ?? "")" } ?? []
+        #expect(kinds == ["update ad00012@example.test"], "\(kinds)")
+        let manual = (report["manual_actions"] as? [[String: Any]]) ?? []
+        #expect(manual.contains { $0["kind"] as? String == "email_change" && $0["new_email"] as? String == "ad00012.renamed@example.test" },
+                "\(manual)")
+        // Put it back for the other tests.
+        try "dn: CN=ad00012,\(Self.people)\nchangetype: modify\nreplace: mail\nmail: ad00012@example.test\n-\nreplace: title\ntitle: Engineer\n"
+            .write(toFile: ldif, atomically: true, encoding: .utf8)
+        _ = try CommandLineTests.runShell("ldapmodify -x -H ldap://127.0.0.1 -D 'Administrator@example.test' -y '"
+            + (try TestDirectory.env("MIXER_SYNC_TEST_AD_PASSWORD_FILE")) + "' -f '\(ldif)' >/dev/null 2>&1")
+    }
+}
