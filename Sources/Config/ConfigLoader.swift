@@ -129,6 +129,7 @@ public enum ConfigLoader {
         d.fullSyncInterval = try t.duration("full_sync_interval") ?? d.fullSyncInterval
         d.changeFeed = try t.oneOf("change_feed", DaemonSettings.ChangeFeed.allCases.map { ($0.rawValue, $0) }) ?? d.changeFeed
         d.metricsListen = try t.string("metrics_listen") ?? d.metricsListen
+        d.usnPollInterval = try t.duration("usn_poll_interval") ?? d.usnPollInterval
         try t.finish()
         return d
     }

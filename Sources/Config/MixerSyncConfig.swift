@@ -33,6 +33,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var fullSyncInterval: Duration
     public var changeFeed: ChangeFeed
     public var metricsListen: String
+    /// Active Directory's fast path: how often `highestCommittedUSN` is read (`usn_poll_interval`, default 2 s).
+    public var usnPollInterval: Duration = .seconds(2)
 }
 
 /// The whole configuration file, decoded and validated once, then passed down as plain values.

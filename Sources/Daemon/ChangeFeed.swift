@@ -25,14 +25,11 @@ public struct ChangeFeedService: Service {
 
     public func run() async throws {
         let config = holder.config
-        guard config.daemon.changeFeed == .auto || config.daemon.changeFeed == .syncrepl else {
-            if config.daemon.changeFeed == .usn {
-                logger.warning("change_feed = \"usn\" (Active Directory polling) is not available yet; full runs only")
-            }
+        guard config.daemon.changeFeed != .off else {
             Gauge(label: "mixer_sync_change_feed_connected").record(0)
             return try await gracefulShutdown()
         }
-        guard !config.directory.feedScope.base.isEmpty else {
+        guard config.daemon.changeFeed == .usn || !config.directory.feedScope.base.isEmpty else {
             // Users and groups under different suffixes: one search cannot watch both.
             logger.warning("change feed off: the configured bases share no suffix; full runs only")
             Gauge(label: "mixer_sync_change_feed_connected").record(0)
@@ -40,7 +37,8 @@ public struct ChangeFeedService: Service {
         }
         let inbox = FeedInbox()
         let listener = FeedListener(settings: config.directory, stateDirectory: config.state.directory,
-                                    required: config.daemon.changeFeed == .syncrepl, inbox: inbox, logger: logger)
+                                    mode: config.daemon.changeFeed, usnInterval: config.daemon.usnPollInterval,
+                                    inbox: inbox, logger: logger)
         listener.start()
         defer { listener.stop() }
         await withGracefulShutdownHandler {
@@ -117,8 +115,11 @@ final class FeedInbox: @unchecked Sendable {
 final class FeedListener: @unchecked Sendable {
     let settings: DirectorySettings
     let stateDirectory: String
-    /// `change_feed = "syncrepl"`: a server without syncrepl is an error, retried; "auto" gives up quietly.
-    let required: Bool
+    /// "syncrepl": a server without it is an error, retried; "usn": poll AD's uSNChanged; "auto": syncrepl, else
+    /// uSNChanged when the server is Active Directory, else full runs only.
+    let mode: DaemonSettings.ChangeFeed
+    let usnInterval: Duration
+    var required: Bool { mode == .syncrepl }
     let inbox: FeedInbox
     let logger: Logger
     private let lock = NSLock()
@@ -126,10 +127,12 @@ final class FeedListener: @unchecked Sendable {
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
 
-    init(settings: DirectorySettings, stateDirectory: String, required: Bool, inbox: FeedInbox, logger: Logger) {
+    init(settings: DirectorySettings, stateDirectory: String, mode: DaemonSettings.ChangeFeed, usnInterval: Duration,
+         inbox: FeedInbox, logger: Logger) {
         self.settings = settings
         self.stateDirectory = stateDirectory
-        self.required = required
+        self.mode = mode
+        self.usnInterval = usnInterval
         self.inbox = inbox
         self.logger = logger
     }
@@ -170,12 +173,20 @@ final class FeedListener: @unchecked Sendable {
         inbox.finish()
     }
 
+    /// Whether the server's rootDSE has `highestCommittedUSN` (Active Directory, Samba AD).
+    func isActiveDirectory() -> Bool {
+        guard let options = try? DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile),
+              let connection = try? LDAPConnection(options) else { return false }
+        return (try? Self.rootUSN(connection, timeout: settings.timeout)) != nil
+    }
+
     /// A server's answer (not a lost connection, not "busy", not the credentials) to a sync request with a cookie.
     static func refusesCookie(_ error: LDAPError) -> Bool {
         error.code.rawValue > 0 && error.code != .busy && error.code != .unavailable && error.kind != .credentials
     }
 
     private func listen() {
+        if mode == .usn { return pollUSN(interval: usnInterval) }
         let (base, filter) = settings.feedScope
         let scope = base + "\n" + filter
         var backoff = 0.5
@@ -229,8 +240,16 @@ final class FeedListener: @unchecked Sendable {
                     if events.ended { break }
                 }
                 connected.record(0)
-            } catch let error as LDAPError where error.code == .unavailableCriticalExtension && !required {
+            } catch let error as LDAPError where !required && error.operation == .search && error.code.rawValue > 0
+                        && (error.code == .unavailableCriticalExtension || isActiveDirectory()) {
+                // The server refused the sync request (OpenLDAP without syncprov: unavailableCriticalExtension;
+                // Samba AD: "other"). Active Directory is polled instead; anything else stays on full runs.
                 connected.record(0)
+                if isActiveDirectory() {
+                    logger.notice("change feed: no syncrepl; Active Directory: polling uSNChanged instead",
+                                  metadata: ["feed.error": "\(error)"])
+                    return pollUSN(interval: usnInterval)
+                }
                 logger.notice("change feed: the directory does not offer syncrepl (RFC 4533); full runs only",
                               metadata: ["feed.error": "\(error)"])
                 return

@@ -164,4 +164,14 @@ extension DirectorySettings {
         if let groups { filters.append(LDAPFilter.normalized(groups.filter)) }
         return (DistinguishedName(rdns: common).description, LDAPFilter.or(filters))
     }
+
+    /// What uSNChanged polling searches: every base a read covers, each with its own filter.
+    public var usnScopes: [(base: String, filter: String)] {
+        var scopes = users.map { ($0.base, LDAPFilter.normalized($0.filter)) }
+        if let groups { scopes.append((groups.base, LDAPFilter.normalized(groups.filter))) }
+        if let leaversBase = leavers.leaversBase {
+            scopes.append((leaversBase, LDAPFilter.or(users.map { LDAPFilter.normalized($0.filter) })))
+        }
+        return scopes
+    }
 }

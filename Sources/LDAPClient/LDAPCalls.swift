@@ -133,10 +133,10 @@ enum LDAPCalls {
     }
 
     /// `ldap_search_ext`: starts an asynchronous search and returns its message id.
-    static func startSearch(_ ld: OpaquePointer, _ request: SearchRequest, control: UnsafeMutablePointer<LDAPControl>,
+    static func startSearch(_ ld: OpaquePointer, _ request: SearchRequest, control: UnsafeMutablePointer<LDAPControl>?,
                             timeout: Duration) throws -> Int32 {
         var msgid: Int32 = 0
-        var controls: [UnsafeMutablePointer<LDAPControl>?] = [control, nil]
+        var controls: [UnsafeMutablePointer<LDAPControl>?] = control.map { [$0, nil] } ?? [nil]
         var names: [UnsafeMutablePointer<CChar>?] = request.attributes.map { strdup($0.name) }
         if names.isEmpty { names.append(strdup("1.1")) }
         names.append(nil)
@@ -241,9 +241,11 @@ extension LDAPCalls {
         var dnValue = berval()
         let rc = ldap_get_dn_ber(ld, message, &ber, &dnValue)
         defer { if let ber { ber_free(ber, 0) } }
-        guard rc == LDAP_SUCCESS, let dnBytes = dnValue.bv_val,
-              let dn = UTF8Text.decode(UnsafeBufferPointer(start: UnsafeRawPointer(dnBytes).assumingMemoryBound(to: UInt8.self),
-                                                count: Int(dnValue.bv_len))) else {
+        // The rootDSE's DN is empty (libldap may hand over no buffer for it).
+        let emptyDN = rc == LDAP_SUCCESS && dnValue.bv_len == 0
+        guard emptyDN || (rc == LDAP_SUCCESS && dnValue.bv_val != nil),
+              let dn = emptyDN ? "" : UTF8Text.decode(UnsafeBufferPointer(
+                start: UnsafeRawPointer(dnValue.bv_val!).assumingMemoryBound(to: UInt8.self), count: Int(dnValue.bv_len))) else {
             throw error(ld, code: rc == LDAP_SUCCESS ? LDAP_DECODING_ERROR : rc, operation: .parse, base: base,
                         entries: entries)
         }

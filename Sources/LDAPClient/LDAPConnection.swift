@@ -150,6 +150,34 @@ public final class LDAPConnection {
         return SearchSummary(entries: entries, pages: pages, resultCode: .success)
     }
 
+    /// The rootDSE (base "", scope base, unpaged: servers do not page it, Samba AD answers without the paged
+    /// results control): the first value of each attribute asked for.
+    public func rootDSE(_ attributes: [String]) throws -> [String: String] {
+        let request = SearchRequest(base: "", scope: .base, filter: "(objectClass=*)",
+                                    attributes: attributes.map { AttributeRequest($0) })
+        let matcher = AttributeMatcher(request.attributes)
+        let msgid = try LDAPCalls.startSearch(handle, request, control: nil, timeout: timeout)
+        var out: [String: String] = [:]
+        while true {
+            guard let (type, message) = try LDAPCalls.nextMessage(handle, msgid: msgid, timeout: timeout, base: "", entries: 0) else {
+                LDAPCalls.abandon(handle, msgid: msgid)
+                throw LDAPError(code: .timeout, operation: .search, message: "no answer from the server within \(timeout)", base: "")
+            }
+            defer { LDAPCalls.freeMessage(message) }
+            if type == Int32(LDAP_RES_SEARCH_ENTRY) {
+                let entry = try LDAPCalls.decodeEntry(handle, message, matcher: matcher, base: "", entries: 0)
+                for (i, name) in attributes.enumerated() { if let v = entry.firstText(i) { out[name] = v } }
+            } else if type == Int32(LDAP_RES_SEARCH_RESULT) {
+                var code: Int32 = 0
+                let rc = ldap_parse_result(handle, message, &code, nil, nil, nil, nil, 0)
+                guard rc == LDAP_SUCCESS, code == LDAP_SUCCESS else {
+                    throw LDAPCalls.error(handle, code: rc == LDAP_SUCCESS ? code : rc, operation: .search, base: "")
+                }
+                return out
+            }
+        }
+    }
+
     private func startPage(_ request: SearchRequest, pageSize: Int, cookie: [UInt8]) throws -> Int32 {
         let control = try LDAPCalls.pageControl(handle, size: pageSize, cookie: cookie, base: request.base)
         defer { LDAPCalls.freeControl(control) }

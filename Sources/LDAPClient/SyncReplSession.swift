@@ -11,6 +11,10 @@ public final class SyncReplSession {
     public struct Events: Sendable, Equatable {
         /// Entries added, modified, deleted (or moved out of scope) — entryUUIDs as text.
         public var changed: [String] = []
+        /// Entries a sync-info message listed as deleted (syncIdSet with refreshDeletes). syncprov resuming from
+        /// its session log lists every deletion since the cookie, in scope or not: RFC 4533 lets clients ignore
+        /// the ones they never saw.
+        public var deleted: [String] = []
         /// Entries the refresh reported unchanged (present phase), counted only.
         public var present = 0
         /// A sync-info message listed entries as deleted or present (syncIdSet), counted.
@@ -135,8 +139,8 @@ public final class SyncReplSession {
         if let uuids {
             var i = 0
             while uuids[i].bv_val != nil {
-                // Deleted entries are changes: their people may have left.
-                if phase == LDAP_SYNC_CAPI_DELETES_IDSET { collector.events.changed.append(SyncReplSession.uuidText(uuids + i)) }
+                // Deleted entries: their people may have left (the pass that follows finds out).
+                if phase == LDAP_SYNC_CAPI_DELETES_IDSET { collector.events.deleted.append(SyncReplSession.uuidText(uuids + i)) }
                 i += 1
             }
             collector.events.idSetEntries += i

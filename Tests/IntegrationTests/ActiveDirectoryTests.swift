@@ -55,7 +55,9 @@ import TestSupport
         #expect(failure.message.contains("continuationReference") || failure.message.contains("referral"), "\(failure.message)")
     }
 
-    @Test func aRenameIsAnUpdateAndAnEmailChangeNeverALeaveAndJoin() async throws {
+    /// A sandbox and a config reading the AD users whose sAMAccountName starts with `prefix` (ten of them),
+    /// mapped through the nested editors group to Editor on Brand A.
+    static func world(prefix: String, extra: String = "") throws -> (folder: String, config: String, sandbox: SandboxProcess) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-sync-ad-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let seed: JSONValue = ["brands": [["name": "Brand A"]],
@@ -63,7 +65,6 @@ import TestSupport
                                           "full_name": "mixer-sync", "role": "admin", "global_role": "admin"]]]
         try seed.text().write(toFile: folder + "/seed.json", atomically: true, encoding: .utf8)
         let sandbox = try SandboxProcess(["--seed", folder + "/seed.json"])
-        defer { sandbox.stop() }
         try "sandbox-password\n".write(toFile: folder + "/mixerai-password", atomically: true, encoding: .utf8)
         chmod(folder + "/mixerai-password", 0o600)
         let config = folder + "/ad.toml"
@@ -77,7 +78,7 @@ import TestSupport
         [[directory.users]]
         name = "staff"
         base = "\(Self.people)"
-        filter = "(&(objectClass=user)(sAMAccountName=ad0001*))"
+        filter = "(&(objectClass=user)(sAMAccountName=\(prefix)*))"
 
         [directory.groups]
         base = "\(Self.groups)"
@@ -95,12 +96,69 @@ import TestSupport
         service_email = "mixer-sync@example.com"
         service_password_file = "mixerai-password"
 
+        [policy]
+        max_deactivations_percent = 100
+
         [state]
         directory = "\(folder)/state"
 
         [report]
         directory = "\(folder)/reports"
+        \(extra)
         """.write(toFile: config, atomically: true, encoding: .utf8)
+        return (folder, config, sandbox)
+    }
+
+    static func ldapModify(_ ldif: String, folder: String) throws -> Bool {
+        let file = folder + "/change-\(UUID().uuidString.prefix(6)).ldif"
+        try ldif.write(toFile: file, atomically: true, encoding: .utf8)
+        let out = try CommandLineTests.runShell("ldapmodify -x -H ldap://127.0.0.1 -D 'Administrator@example.test' -y '"
+            + (try TestDirectory.env("MIXER_SYNC_TEST_AD_PASSWORD_FILE")) + "' -f '\(file)' >/dev/null 2>&1; echo rc=$?")
+        return out.contains("rc=0")
+    }
+
+    @Test func aDisabledUserIsOffboardedByUSNChangedPollingWithoutAFullRun() async throws {
+        let (folder, config, sandbox) = try Self.world(prefix: "ad0002",
+            extra: "\n[daemon]\nfull_sync_interval = \"1h\"\nusn_poll_interval = \"500ms\"\nmetrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n")
+        defer { sandbox.stop() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
+        process.arguments = ["run", "--config", config]
+        let log = folder + "/daemon.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        @Sendable func text() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        @Sendable func users() throws -> [String: JSONValue] {
+            var out: [String: JSONValue] = [:]
+            for u in try sandbox.hook("GET", "state")["users"]?.array ?? [] { if let e = u["email"]?.string { out[e] = u } }
+            return out
+        }
+        // "auto" finds no syncrepl on AD and polls uSNChanged; the first full run invites the ten.
+        #expect(await DaemonProcess.until(seconds: 60) { text().contains("polling uSNChanged") }, "\(text())")
+        #expect(await DaemonProcess.until(seconds: 60) { try users().count == 11 }, "\(text())")
+        let disabledAt = Date()
+        #expect(try Self.ldapModify("dn: CN=ad00025,\(Self.people)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 546\n", folder: folder))
+        #expect(await DaemonProcess.until(seconds: 15) {
+            try users()["ad00025@example.test"]?["user_metadata"]?["status"]?.string == "inactive"
+        }, "\(text())")
+        let took = Date().timeIntervalSince(disabledAt)
+        #expect(took < 5, "offboarded in \(took) s with a 0.5 s poll")
+        #expect(text().components(separatedBy: "full reconcile").count - 1 == 1, "no second full run")
+        kill(process.processIdentifier, SIGTERM)
+        #expect(await DaemonProcess.until(seconds: 10) { !process.isRunning })
+        #expect(Self.reEnable(folder: folder))
+    }
+
+    static func reEnable(folder: String) -> Bool {
+        (try? ldapModify("dn: CN=ad00025,\(people)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 544\n", folder: folder)) ?? false
+    }
+
+    @Test func aRenameIsAnUpdateAndAnEmailChangeNeverALeaveAndJoin() async throws {
+        let (folder, config, sandbox) = try Self.world(prefix: "ad0001")
+        defer { sandbox.stop() }
         func run(_ command: String) throws -> (Int32, [String: Any]) {
             let r = try CommandLineTests.run([command, "--config", config])
             let data = FileManager.default.contents(atPath: folder + "/reports/latest.json") ?? Data("{}".utf8)

@@ -1,0 +1,90 @@
+import Directory
+import Foundation
+import LDAPClient
+import Metrics
+import State
+
+/// Active Directory has no syncrepl: its fast path polls one pinned domain controller's `highestCommittedUSN`
+/// (rootDSE) every `usn_poll_interval`. When it moves, one cheap search asks whether any entry of the feed's scope
+/// changed since (`uSNChanged` ≥ the last USN seen + 1, attributes 1.1); if one did, the fast path runs. If the DC
+/// answering is another one (`dsServiceName`) or its USN went backwards (a restore), USNs no longer compare: the
+/// fast path runs on a full read, and polling starts again from the new figures. Deletions and moves out of scope
+/// leave nothing to find under the bases: the full run is their backstop.
+extension FeedListener {
+    func pollUSN(interval: Duration) {
+        let scopes = settings.usnScopes
+        let base = scopes.map(\.base).joined(separator: " | ")
+        let connected = Gauge(label: "mixer_sync_change_feed_connected")
+        var backoff = 0.5
+        var last: (usn: Int64, server: String)?
+        let milliseconds = Double(interval.components.seconds) * 1000 + Double(interval.components.attoseconds) / 1e15
+        while !isStopped {
+            do {
+                let options = try DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile)
+                let connection = try LDAPConnection(options)
+                connected.record(1)
+                backoff = 0.5
+                logger.notice("change feed: polling uSNChanged", metadata: [
+                    "feed.server": "\(connection.url)", "feed.base": "\(base)", "feed.interval_ms": "\(Int(milliseconds))"])
+                while !isStopped {
+                    let now = try Self.rootUSN(connection, timeout: settings.timeout)
+                    if let previous = last {
+                        if now.server != previous.server || now.usn < previous.usn {
+                            logger.warning("change feed: another DC or its USN went backwards; a full pass", metadata: [
+                                "feed.server": "\(now.server)", "feed.usn": "\(now.usn)", "feed.previous_usn": "\(previous.usn)"])
+                            inbox.post(events: 1, at: nil)
+                        } else if now.usn > previous.usn {
+                            let changed = try Self.changedSince(previous.usn + 1, connection: connection, scopes: scopes,
+                                                                timeout: settings.timeout)
+                            if changed > 0 {
+                                Counter(label: "mixer_sync_change_feed_events_total").increment(by: changed)
+                                inbox.post(events: changed, at: Date())
+                            }
+                        }
+                    } else {
+                        inbox.post(events: 0, at: nil)  // the first figures: one pass catches what came before
+                    }
+                    last = now
+                    var waited = 0.0
+                    while waited < milliseconds && !isStopped {
+                        Thread.sleep(forTimeInterval: min(0.1, (milliseconds - waited) / 1000))
+                        waited += 100
+                    }
+                }
+            } catch {
+                connected.record(0)
+                if isStopped { return }
+                logger.warning("change feed (uSNChanged) lost; reconnecting", metadata: [
+                    "feed.error": "\(error)", "feed.retry_in_s": "\(backoff)"])
+                var waited = 0.0
+                while waited < backoff && !isStopped {
+                    Thread.sleep(forTimeInterval: 0.1)
+                    waited += 0.1
+                }
+                backoff = min(backoff * 2, 30)
+            }
+        }
+    }
+
+    /// rootDSE's `highestCommittedUSN` and `dsServiceName` (which DC answers).
+    static func rootUSN(_ connection: LDAPConnection, timeout: Duration) throws -> (usn: Int64, server: String) {
+        let root = try connection.rootDSE(["highestCommittedUSN", "dsServiceName"])
+        guard let usn = root["highestCommittedUSN"].flatMap({ Int64($0) }) else {
+            throw LDAPError(code: .other, operation: .search, message: "the rootDSE has no highestCommittedUSN (not Active Directory?)")
+        }
+        return (usn, root["dsServiceName"] ?? "")
+    }
+
+    /// How many entries read by the configured searches changed at or after `usn` (each base on its own: AD's
+    /// domain root would answer with continuation references).
+    static func changedSince(_ usn: Int64, connection: LDAPConnection, scopes: [(base: String, filter: String)],
+                             timeout: Duration) throws -> Int {
+        var count = 0
+        for scope in scopes {
+            let request = SearchRequest(base: scope.base, scope: .sub, filter: "(&(uSNChanged>=\(usn))\(scope.filter))",
+                                        attributes: [AttributeRequest("1.1")])
+            _ = try connection.search(request, pageSize: 1000, deadline: .now + timeout) { _ in count += 1 }
+        }
+        return count
+    }
+}
