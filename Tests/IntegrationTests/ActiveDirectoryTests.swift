@@ -88,13 +88,7 @@ import TestSupport
         role = "Editor"
         brand = "Brand A"
 
-        [mixerai]
-        url = "http://127.0.0.1:\(sandbox.port)"
-        supabase_url = "http://127.0.0.1:\(sandbox.port)"
-        supabase_anon_key = "sandbox-anon-key"
-        supabase_project_ref = "sandbox"
-        service_email = "mixer-sync@example.com"
-        service_password_file = "mixerai-password"
+        \(sandbox.configSection)
 
         [policy]
         max_deactivations_percent = 100

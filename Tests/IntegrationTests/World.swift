@@ -108,13 +108,7 @@ final class World: @unchecked Sendable {
         group = "cn=staff,\(self.groups)"
         role = "Editor"
 
-        [mixerai]
-        url = "http://127.0.0.1:\(sandbox.port)"
-        supabase_url = "http://127.0.0.1:\(sandbox.port)"
-        supabase_anon_key = "sandbox-anon-key"
-        supabase_project_ref = "sandbox"
-        service_email = "mixer-sync@example.com"
-        service_password_file = "mixerai-password"
+        \(sandbox.configSection)
 
         [policy]
         protected = ["breakglass@example.com"]

@@ -54,6 +54,20 @@ public final class SandboxProcess: @unchecked Sendable {
         self.port = port
     }
 
+    /// The `[mixerai]` section of a mixer-sync config for this sandbox (the password file named
+    /// `mixerai-password`, beside the config).
+    public var configSection: String {
+        """
+        [mixerai]
+        url = "http://127.0.0.1:\(port)"
+        supabase_url = "http://127.0.0.1:\(port)"
+        supabase_anon_key = "sandbox-anon-key"
+        supabase_project_ref = "sandbox"
+        service_email = "mixer-sync@example.com"
+        service_password_file = "mixerai-password"
+        """
+    }
+
     public func stop() {
         kill(pid, SIGTERM)
         var status: Int32 = 0
