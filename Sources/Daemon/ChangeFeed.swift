@@ -259,12 +259,17 @@ final class FeedListener: @unchecked Sendable {
                 logger.warning("change feed lost; reconnecting", metadata: ["feed.error": "\(error)",
                                                                            "feed.retry_in_s": "\(backoff)"])
             }
-            var waited = 0.0
-            while waited < backoff && !isStopped {
-                Thread.sleep(forTimeInterval: 0.1)
-                waited += 0.1
-            }
+            pause(seconds: backoff)
             backoff = min(backoff * 2, 30)
+        }
+    }
+
+    /// Sleeps `seconds` on the listener's thread, in steps of at most 0.1 s so that `stop()` is noticed.
+    func pause(seconds: Double) {
+        var left = seconds
+        while left > 0 && !isStopped {
+            Thread.sleep(forTimeInterval: min(0.1, left))
+            left -= 0.1
         }
     }
 }

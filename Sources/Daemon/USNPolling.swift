@@ -45,22 +45,14 @@ extension FeedListener {
                         inbox.post(events: 0, at: nil)  // the first figures: one pass catches what came before
                     }
                     last = now
-                    var waited = 0.0
-                    while waited < milliseconds && !isStopped {
-                        Thread.sleep(forTimeInterval: min(0.1, (milliseconds - waited) / 1000))
-                        waited += 100
-                    }
+                    pause(seconds: milliseconds / 1000)
                 }
             } catch {
                 connected.record(0)
                 if isStopped { return }
                 logger.warning("change feed (uSNChanged) lost; reconnecting", metadata: [
                     "feed.error": "\(error)", "feed.retry_in_s": "\(backoff)"])
-                var waited = 0.0
-                while waited < backoff && !isStopped {
-                    Thread.sleep(forTimeInterval: 0.1)
-                    waited += 0.1
-                }
+                pause(seconds: backoff)
                 backoff = min(backoff * 2, 30)
             }
         }
