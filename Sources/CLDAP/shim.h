@@ -102,6 +102,18 @@ static inline int cldap_page_cookie(LDAP *ld, LDAPControl **ctrls, struct berval
     return ldap_parse_pageresponse_control(ld, ctrl, &estimate, cookie);
 }
 
+/// The DirSync response control (Active Directory, [MS-ADTS] 3.1.1.3.4.1.3) among a result's controls: its
+/// "more to come" flag and the cookie to send next (freed by the caller with ber_memfree).
+static inline int cldap_dirsync_cookie(LDAP *ld, LDAPControl **ctrls, struct berval *cookie, int *more, int *found) {
+    LDAPControl *ctrl = ldap_control_find(LDAP_CONTROL_X_DIRSYNC, ctrls, NULL);
+    *found = ctrl != NULL;
+    *more = 0;
+    cookie->bv_val = NULL;
+    cookie->bv_len = 0;
+    if (ctrl == NULL) return LDAP_SUCCESS;
+    return ldap_parse_dirsync_control(ld, ctrl, more, cookie);
+}
+
 /// RFC 4533 refreshAndPersist through libldap's ldap_sync_* (ldap_sync.c). ldap_sync_destroy frees the search
 /// parameters with ldap_memfree, so they are copied with libldap's allocator here; the cookie (opaque bytes from
 /// an earlier session) likewise. The handle stays the caller's: it is detached before ldap_sync_destroy.

@@ -29,11 +29,11 @@ public struct ReportSettings: Sendable, Equatable {
 }
 
 public struct DaemonSettings: Sendable, Equatable {
-    public enum ChangeFeed: String, Sendable, CaseIterable { case auto, syncrepl, usn, off }
+    public enum ChangeFeed: String, Sendable, CaseIterable { case auto, syncrepl, usn, dirsync, off }
     public var fullSyncInterval: Duration
     public var changeFeed: ChangeFeed
     public var metricsListen: String
-    /// Active Directory's fast path: how often `highestCommittedUSN` is read (`usn_poll_interval`, default 2 s).
+    /// Active Directory's fast path: how often `highestCommittedUSN` (or DirSync) is read (`usn_poll_interval`, default 2 s).
     public var usnPollInterval: Duration = .seconds(2)
 }
 

@@ -15,11 +15,14 @@ import State
 public struct ChangeFeedService: Service {
     let holder: ConfigHolder
     let drainer: QueueDrainer
+    /// Where the feed asks for a whole reconcile when it loses its footing (the daemon's full-run loop).
+    let requests: FullRunRequests
     let logger: Logger
 
-    public init(holder: ConfigHolder, drainer: QueueDrainer, logger: Logger) {
+    public init(holder: ConfigHolder, drainer: QueueDrainer, requests: FullRunRequests = FullRunRequests(), logger: Logger) {
         self.holder = holder
         self.drainer = drainer
+        self.requests = requests
         self.logger = logger
     }
 
@@ -29,7 +32,8 @@ public struct ChangeFeedService: Service {
             Gauge(label: "mixer_sync_change_feed_connected").record(0)
             return try await gracefulShutdown()
         }
-        guard config.daemon.changeFeed == .usn || !config.directory.feedScope.base.isEmpty else {
+        guard config.daemon.changeFeed == .usn || config.daemon.changeFeed == .dirsync
+                || !config.directory.feedScope.base.isEmpty else {
             // Users and groups under different suffixes: one search cannot watch both.
             logger.warning("change feed off: the configured bases share no suffix; full runs only")
             Gauge(label: "mixer_sync_change_feed_connected").record(0)
@@ -55,6 +59,13 @@ public struct ChangeFeedService: Service {
     func handle(_ inbox: FeedInbox) async {
         for await _ in inbox.signals {
             guard let batch = inbox.take() else { continue }
+            if batch.fullRun {
+                // The feed cannot say what changed (another DC, a USN gone back, a refused DirSync cookie): a whole
+                // reconcile, grants included, rather than a restrict-only pass.
+                logger.notice("change feed: asking for a full run now")
+                requests.request()
+                if batch.events == 0 { continue }
+            }
             // Before the first full run has read MixerAI there is nothing to plan against: wait for it (its own
             // directory read may predate these events, so they are not dropped).
             while await !drainer.hasView && !Task.isShuttingDownGracefully {
@@ -81,6 +92,8 @@ final class FeedInbox: @unchecked Sendable {
         /// When the first directory change of the batch was heard of; nil for a pass after a (re)connection only.
         var firstSeen: Date?
         var events: Int
+        /// The feed lost track of what changed: a full run is wanted, not only the fast path.
+        var fullRun = false
     }
 
     private let lock = NSLock()
@@ -92,9 +105,10 @@ final class FeedInbox: @unchecked Sendable {
         (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    func post(events: Int, at: Date?) {
+    func post(events: Int, at: Date?, fullRun: Bool = false) {
         lock.lock()
         if pending == nil { pending = Batch(firstSeen: nil, events: 0) }
+        if fullRun { pending!.fullRun = true }
         if let at { pending!.firstSeen = min(pending!.firstSeen ?? at, at) }
         pending!.events += events
         lock.unlock()
@@ -187,6 +201,7 @@ final class FeedListener: @unchecked Sendable {
 
     private func listen() {
         if mode == .usn { return pollUSN(interval: usnInterval) }
+        if mode == .dirsync { return pollDirSync(interval: usnInterval) }
         let (base, filter) = settings.feedScope
         let scope = base + "\n" + filter
         var backoff = 0.5

@@ -28,12 +28,16 @@ public struct DaemonService: Service {
     let logger: Logger
     /// The one writer: full runs and the change feed queue changes, it sends them.
     let drainer: QueueDrainer
+    /// The change feed's requests for a full run before the scheduled time.
+    let requests: FullRunRequests
     /// A fraction of the interval, at random, added to each wait so several instances do not run in step.
     var jitter = 0.1
 
-    public init(holder: ConfigHolder, drainer: QueueDrainer, notify: SystemdNotify = SystemdNotify(), logger: Logger) {
+    public init(holder: ConfigHolder, drainer: QueueDrainer, requests: FullRunRequests = FullRunRequests(),
+                notify: SystemdNotify = SystemdNotify(), logger: Logger) {
         self.holder = holder
         self.drainer = drainer
+        self.requests = requests
         self.notify = notify
         self.logger = logger
     }
@@ -90,7 +94,10 @@ public struct DaemonService: Service {
             guard !Task.isShuttingDownGracefully else { break }
             let wait = Self.wait(interval: config.daemon.fullSyncInterval, failures: failures, jitter: jitter)
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                let requests = self.requests
+                if try await cancelWhenGracefulShutdown({ try await requests.sleep(for: wait) }) {
+                    logger.notice("full reconcile asked for by the change feed")
+                }
             } catch {
                 break  // shutting down (or cancelled): no new run
             }

@@ -8,7 +8,7 @@ import State
 /// (rootDSE) every `usn_poll_interval`. When it moves, one cheap search asks whether any entry of the feed's scope
 /// changed since (`uSNChanged` ≥ the last USN seen + 1, attributes 1.1); if one did, the fast path runs. If the DC
 /// answering is another one (`dsServiceName`) or its USN went backwards (a restore), USNs no longer compare: the
-/// fast path runs on a full read, and polling starts again from the new figures. Deletions and moves out of scope
+/// daemon runs a full reconcile now, and polling starts again from the new figures. Deletions and moves out of scope
 /// leave nothing to find under the bases: the full run is their backstop.
 extension FeedListener {
     func pollUSN(interval: Duration) {
@@ -30,9 +30,9 @@ extension FeedListener {
                     let now = try Self.rootUSN(connection, timeout: settings.timeout)
                     if let previous = last {
                         if now.server != previous.server || now.usn < previous.usn {
-                            logger.warning("change feed: another DC or its USN went backwards; a full pass", metadata: [
+                            logger.warning("change feed: another DC or its USN went backwards; a full run", metadata: [
                                 "feed.server": "\(now.server)", "feed.usn": "\(now.usn)", "feed.previous_usn": "\(previous.usn)"])
-                            inbox.post(events: 1, at: nil)
+                            inbox.post(events: 0, at: nil, fullRun: true)
                         } else if now.usn > previous.usn {
                             let changed = try Self.changedSince(previous.usn + 1, connection: connection, scopes: scopes,
                                                                 timeout: settings.timeout)

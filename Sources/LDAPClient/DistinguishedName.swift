@@ -34,6 +34,12 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
         }.joined(separator: ",")
     }
 
+    /// Whether this DN is `ancestor` or lies below it (compared normalised).
+    public func isWithin(_ ancestor: DistinguishedName) -> Bool {
+        guard ancestor.rdns.count <= rdns.count else { return false }
+        return DistinguishedName(rdns: Array(rdns.suffix(ancestor.rdns.count))).normalized == ancestor.normalized
+    }
+
     /// Builds a DN one RDN below `parent`, escaping the value (never concatenate raw values into DNs).
     public static func child(type: String, value: String, of parent: String) -> String {
         "\(type)=\(escape(value)),\(parent)"

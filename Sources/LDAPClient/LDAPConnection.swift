@@ -7,7 +7,7 @@ import CLDAP
 /// `LDAPWorker.run`, which confines it to a serial queue off the cooperative pool.
 public final class LDAPConnection {
     private let handle: OpaquePointer
-    private let timeout: Duration
+    let timeout: Duration
     /// The URL this connection reached (the first of the failover list that answered).
     public let url: String
 

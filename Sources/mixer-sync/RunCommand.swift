@@ -49,9 +49,10 @@ struct RunCommand: AsyncParsableCommand {
             Terminal.error("cannot start: \(error)")
             throw ExitCode(1)
         }
+        let requests = FullRunRequests()
         var group = ServiceGroupConfiguration(services: [
-            .init(service: DaemonService(holder: holder, drainer: drainer, notify: notify, logger: logger)),
-            .init(service: ChangeFeedService(holder: holder, drainer: drainer, logger: logger)),
+            .init(service: DaemonService(holder: holder, drainer: drainer, requests: requests, notify: notify, logger: logger)),
+            .init(service: ChangeFeedService(holder: holder, drainer: drainer, requests: requests, logger: logger)),
             .init(service: ReloadService(path: global.configPath, holder: holder, logger: logger)),
             .init(service: WatchdogService(notify: notify)),
             .init(service: metrics),

@@ -171,7 +171,7 @@ func parse(_ text: String, credentials: String? = nil) throws -> MixerSyncConfig
         Bad(replace: "max_deactivations = 10", with: "max_deactivation = 10", line: 50, key: "policy.max_deactivation", message: "unknown key"),
         Bad(replace: "protected = [\"BreakGlass@Example.com\"]", with: "protected = \"BreakGlass@Example.com\"", line: 49, key: "policy.protected", message: "expected an array of strings"),
         Bad(replace: "formats = [\"json\", \"html\"]", with: "formats = [\"json\", \"pdf\"]", line: 56, key: "report.formats", message: "unknown format"),
-        Bad(replace: "change_feed = \"syncrepl\"", with: "change_feed = \"dirsync\"", line: 61, key: "daemon.change_feed", message: "must be one of"),
+        Bad(replace: "change_feed = \"syncrepl\"", with: "change_feed = \"polling\"", line: 61, key: "daemon.change_feed", message: "must be one of"),
         Bad(replace: "[daemon]", with: "[deamon]", line: 59, key: "deamon", message: "unknown key"),
         Bad(replace: "bind_dn = \"cn=mixer-sync,ou=services,dc=example,dc=com\"", with: "", line: nil, key: "directory.bind_dn", message: "required for a simple bind"),
     ]

@@ -182,4 +182,78 @@ import TestSupport
         _ = try CommandLineTests.runShell("ldapmodify -x -H ldap://127.0.0.1 -D 'Administrator@example.test' -y '"
             + (try TestDirectory.env("MIXER_SYNC_TEST_AD_PASSWORD_FILE")) + "' -f '\(ldif)' >/dev/null 2>&1")
     }
+
+    /// Ten throwaway AD users `<prefix>00001…` (members of editors, hence Editor on Brand A), removed by `remove`.
+    static func addUsers(prefix: String, count: Int = 10, folder: String) throws -> [String] {
+        let names = (1...count).map { String(format: "\(prefix)%05d", $0) }
+        var ldif = names.map { u in
+            "dn: CN=\(u),\(people)\nchangetype: add\nobjectClass: user\nsAMAccountName: \(u)\nmail: \(u)@example.test\n"
+                + "givenName: Temp\nsn: \(u)\nuserAccountControl: 544\n"
+        }.joined(separator: "\n")
+        ldif += "\ndn: CN=editors,\(groups)\nchangetype: modify\nadd: member\n"
+            + names.map { "member: CN=\($0),\(people)\n" }.joined() + "\n"
+        #expect(try ldapModify(ldif, folder: folder), "added \(names.count) users")
+        return names
+    }
+
+    static func remove(_ names: [String], folder: String) {
+        for u in names { _ = try? ldapModify("dn: CN=\(u),\(people)\nchangetype: delete\n", folder: folder) }
+    }
+
+    @Test func aDeletedUserIsOffboardedByDirSyncWithoutAFullRun() async throws {
+        let (folder, config, sandbox) = try Self.world(prefix: "dsx",
+            extra: "\n[daemon]\nfull_sync_interval = \"1h\"\nchange_feed = \"dirsync\"\nusn_poll_interval = \"500ms\"\n"
+                + "metrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n")
+        defer { sandbox.stop() }
+        let names = try Self.addUsers(prefix: "dsx", folder: folder)
+        defer { Self.remove(names, folder: folder) }
+        let daemon = try DaemonProcess(config: config, folder: folder)
+        @Sendable func users() throws -> [String: JSONValue] {
+            var out: [String: JSONValue] = [:]
+            for u in try sandbox.hook("GET", "state")["users"]?.array ?? [] { if let e = u["email"]?.string { out[e] = u } }
+            return out
+        }
+        #expect(await DaemonProcess.until(seconds: 60) { daemon.text.contains("polling DirSync") }, "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 60) { try users().count == 11 }, "\(daemon.text)")
+        // A deletion leaves nothing for uSNChanged to find under the base; DirSync returns the deleted object.
+        let deletedAt = Date()
+        #expect(try Self.ldapModify("dn: CN=dsx00004,\(Self.people)\nchangetype: delete\n", folder: folder))
+        #expect(await DaemonProcess.until(seconds: 15) {
+            try users()["dsx00004@example.test"]?["user_metadata"]?["status"]?.string == "inactive"
+        }, "\(daemon.text)")
+        let took = Date().timeIntervalSince(deletedAt)
+        #expect(took < 5, "offboarded in \(took) s with a 0.5 s DirSync poll")
+        #expect(daemon.text.components(separatedBy: "full reconcile").count - 1 == 1, "no second full run")
+        #expect(try users().values.filter { $0["user_metadata"]?["status"]?.string == "inactive" }.count == 1, "only the deleted one")
+        #expect(await daemon.terminate() == 0)
+    }
+
+    @Test func aThirdVanishingOnADIsHeldAndNothingIsDeactivated() async throws {
+        let (folder, config, sandbox) = try Self.world(prefix: "dsv")
+        defer { sandbox.stop() }
+        let names = try Self.addUsers(prefix: "dsv", folder: folder)
+        defer { Self.remove(names, folder: folder) }
+        func run(_ command: String) throws -> (Int32, [String: Any]) {
+            let r = try CommandLineTests.run([command, "--config", config])
+            let data = FileManager.default.contents(atPath: folder + "/reports/latest.json") ?? Data("{}".utf8)
+            return (r.status, (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+        }
+        var (status, report) = try run("apply")
+        #expect(status == 0, "\(report["errors"] ?? "")")
+        #expect((report["changes"] as? [[String: Any]])?.filter { $0["kind"] as? String == "invite" }.count == 10)
+        Self.remove(Array(names.prefix(3)), folder: folder)
+        (status, report) = try run("apply")
+        #expect(status == 3, "held: \(report["outcome"] ?? "")")
+        #expect(report["outcome"] as? String == "held")
+        let gates = (report["gates"] as? [[String: Any]]) ?? []
+        #expect(gates.contains { $0["name"] as? String == "max_shrink_percent" && $0["verdict"] as? String == "hold" }, "\(gates)")
+        #expect((report["pending_offboard"] as? [[String: Any]])?.count == 3, "the held leavers are listed")
+        #expect(try Self.users(sandbox).values.allSatisfy { $0["user_metadata"]?["status"]?.string != "inactive" }, "nothing deactivated")
+    }
+
+    static func users(_ sandbox: SandboxProcess) throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for u in try sandbox.hook("GET", "state")["users"]?.array ?? [] { if let e = u["email"]?.string { out[e] = u } }
+        return out
+    }
 }

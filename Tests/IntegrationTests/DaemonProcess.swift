@@ -7,15 +7,19 @@ final class DaemonProcess: @unchecked Sendable {
     let process = Process()
     let log: String
 
-    init(_ world: World, environment: [String: String] = [:], logName: String = "daemon.log") throws {
+    convenience init(_ world: World, environment: [String: String] = [:], logName: String = "daemon.log") throws {
+        try self.init(config: world.config, folder: world.folder, environment: environment, logName: logName)
+    }
+
+    init(config: String, folder: String, environment: [String: String] = [:], logName: String = "daemon.log") throws {
         process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
-        process.arguments = ["run", "--config", world.config]
+        process.arguments = ["run", "--config", config]
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = nil
         env["MIXER_SYNC_LOG_LEVEL"] = "debug"
         for (k, v) in environment { env[k] = v }
         process.environment = env
-        log = world.folder + "/" + logName
+        log = folder + "/" + logName
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = FileHandle.nullDevice

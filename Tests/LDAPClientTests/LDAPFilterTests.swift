@@ -41,6 +41,15 @@ import Testing
 }
 
 @Suite struct DistinguishedNameTests {
+    @Test func withinComparesNormalisedSuffixes() {
+        let people = DistinguishedName("OU=People,DC=example,DC=test")!
+        #expect(DistinguishedName("cn=ann,ou=people,dc=EXAMPLE,dc=test")!.isWithin(people))
+        #expect(DistinguishedName("OU=People, DC=example, DC=test")!.isWithin(people))
+        #expect(!DistinguishedName("CN=ann,OU=Leavers,DC=example,DC=test")!.isWithin(people))
+        #expect(!DistinguishedName("DC=example,DC=test")!.isWithin(people))
+        #expect(!DistinguishedName("CN=ann,OU=People2,DC=example,DC=test")!.isWithin(people))
+    }
+
     @Test func escapesRFC4514Specials() {
         #expect(DistinguishedName.escape("Smith, John") == "Smith\\, John")
         #expect(DistinguishedName.escape("R&D (Europe) \\") == "R&D (Europe) \\\\")
