@@ -38,9 +38,12 @@ enum MixerAISection {
         if (cert == nil) != (key == nil) {
             throw t.error(cert == nil ? "client_cert_file" : "client_key_file", "client_cert_file and client_key_file go together")
         }
+        let timeout = try t.duration("timeout") ?? .seconds(30)
+        guard timeout >= .seconds(1) else { throw t.error("timeout", "must be at least 1s") }
         try t.finish()
         return MixerAISettings(url: url, supabaseURL: supabaseURL, supabaseAnonKey: inlineKey, supabaseAnonKeyFile: keyFile,
                                supabaseProjectRef: ref, serviceEmail: email, servicePasswordFile: passwordFile,
-                               caFile: caFile, caDirectory: caDirectory, clientCertificateFile: cert, clientKeyFile: key)
+                               caFile: caFile, caDirectory: caDirectory, clientCertificateFile: cert, clientKeyFile: key,
+                               timeout: timeout)
     }
 }

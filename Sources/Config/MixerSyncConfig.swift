@@ -16,6 +16,8 @@ public struct MixerAISettings: Sendable, Equatable {
     public var caDirectory: String?
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
+    /// The longest one call may take, connection included (`timeout`, default 30 s); a call cut off is ambiguous.
+    public var timeout: Duration = .seconds(30)
 }
 
 /// `[state]`, `[report]` and `[daemon]`.

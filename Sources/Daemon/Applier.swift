@@ -33,6 +33,7 @@ struct Applier {
     func apply(_ queue: [Change]) async -> [Result] {
         var results: [Result] = []
         var stop: String?
+        var attempted = 0, failed = 0
         for (done, change) in queue.enumerated() {
             if done > 0, done % 10 == 0 || done == queue.count - 1 {
                 let budget = await client.budget
@@ -52,9 +53,22 @@ struct Applier {
             let result = await attempt(change)
             results.append(result)
             if result.stopsTheRest { stop = "not attempted: \(result.reason ?? "")" }
+            attempted += 1
+            if result.status != "applied" { failed += 1 }
+            if stop == nil, Self.circuitOpen(attempted: attempted, failed: failed) {
+                stop = "not attempted: most calls are failing (\(failed) of \(attempted)); the run stopped here"
+                log("circuit breaker: \(stop!)")
+            }
         }
         return results
     }
+
+    /// The circuit breaker (reliability.md §2.2): once at least 10 changes were tried, more than half of them
+    /// failing means MixerAI is in trouble; the rest is not attempted this run.
+    static func circuitOpen(attempted: Int, failed: Int) -> Bool {
+        attempted >= 10 && failed * 2 > attempted
+    }
+
 
     /// One change, its outcome classified: applied; escrow (worth retrying); failed (the session or its rights).
     func attempt(_ change: Change) async -> Result {
@@ -107,9 +121,12 @@ struct Applier {
             try store.keepInLedger(userId: id, state: change.from, at: now)
         }
         let intent = try store.journalBegin(runId: runId, planHash: planHash, change: change, step: firstStep, at: now)
+        CrashPoint.reached("after-intent-commit", kind: change.kind.rawValue)
         do {
             try await calls(change, intent: intent)
+            CrashPoint.reached("after-response-before-commit", kind: change.kind.rawValue)
             try store.journalMark(intent, status: .confirmed, at: clock())
+            CrashPoint.reached("after-commit", kind: change.kind.rawValue)
         } catch let error as MixerAIError {
             if case .transport(let t) = error, t.outcomeUnknown, change.kind != .invite,
                let id = change.mixerUserId, try await readBack(change, userId: id) {
@@ -136,6 +153,7 @@ struct Applier {
             case .invited(let id): (id, false)
             case .adopted(let id): (id, true)
             }
+            CrashPoint.reached("after-invite-before-link", kind: change.kind.rawValue)
             if let anchor = change.anchor { try store.link(anchor: anchor, userId: userId, email: email, at: clock()) }
             try store.setPendingGrant(userId: userId, state: change.inviteGrant)
             try store.journalMark(intent, status: .sent, step: "put", userId: userId, at: clock())

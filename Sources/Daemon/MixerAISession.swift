@@ -14,6 +14,8 @@ public enum MixerAISession {
                                  serviceEmail: s.serviceEmail, servicePassword: password,
                                  transport: CurlOptions(caFile: s.caFile, caDirectory: s.caDirectory,
                                                         clientCertificateFile: s.clientCertificateFile,
-                                                        clientKeyFile: s.clientKeyFile, cookieJar: jar))
+                                                        clientKeyFile: s.clientKeyFile,
+                                                        connectTimeout: min(.seconds(10), s.timeout), totalTimeout: s.timeout,
+                                                        cookieJar: jar))
     }
 }

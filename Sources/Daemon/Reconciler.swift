@@ -420,9 +420,11 @@ public struct Reconciler: Sendable {
             }
         }
         var paths: [String] = []
-        let writer = ReportWriter(directory: config.report.directory,
+        var writer = ReportWriter(directory: config.report.directory,
                                   formats: config.report.formats.compactMap { ReportWriter.Format(rawValue: $0.rawValue) },
                                   keep: config.report.keep)
+        let mode = report.mode
+        writer.afterFile = { _ in CrashPoint.reached("mid-report-write", kind: mode) }
         do {
             paths = try writer.write(report)
         } catch {

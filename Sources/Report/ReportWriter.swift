@@ -8,6 +8,8 @@ public struct ReportWriter: Sendable {
     public var directory: String
     public var formats: [Format]
     public var keep: Int
+    /// Called after each file of the run is in place (tests crash here to prove every file is whole or absent).
+    public var afterFile: @Sendable (String) -> Void = { _ in }
 
     public init(directory: String, formats: [Format], keep: Int) {
         self.directory = directory
@@ -29,6 +31,7 @@ public struct ReportWriter: Sendable {
             case .markdown: try Self.atomicWrite(Data(MarkdownReport.render(report).utf8), to: base + ".md"); written.append(base + ".md")
             case .html: try Self.atomicWrite(Data(HTMLReport.render(report).utf8), to: base + ".html"); written.append(base + ".html")
             }
+            afterFile(written.last ?? "")
         }
         try Self.atomicWrite(json, to: directory + "/latest.json")
         try prune()

@@ -20,6 +20,8 @@ public struct Fault: Codable, Sendable {
     public var status: Int?
     public var body: JSONValue?
     public var delayMs: Int?
+    /// Headers of a `status` answer (`retry-after` for a 429 storm; "http-date:+N" becomes an HTTP-date N s ahead).
+    public var headers: [String: String]?
     var seen = 0
     var fired = 0
 
@@ -38,6 +40,18 @@ public struct Fault: Codable, Sendable {
               let kind = Kind(rawValue: json["kind"]?.string ?? (json["status"] != nil ? "status" : "")) else { return nil }
         return Fault(method: json["method"]?.string, pathPrefix: prefix, nth: json["nth"]?.int ?? 1,
                      times: json["times"]?.int ?? 1, kind: kind, status: json["status"]?.int, body: json["body"],
-                     delayMs: json["delay_ms"]?.int)
+                     delayMs: json["delay_ms"]?.int,
+                     headers: json["headers"]?.object?.compactMapValues { $0.string })
+    }
+}
+
+/// RFC 9110 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), for Retry-After given as a date.
+enum HTTPDateFormat {
+    static func string(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
     }
 }

@@ -203,8 +203,14 @@ public actor SandboxStore {
 
         for index in faults.indices where faults[index].kind == .status {
             if faults[index].matches(method: request.method, path: request.path) {
+                let extra = (faults[index].headers ?? [:]).sorted { $0.key < $1.key }.map { name, value -> (name: String, value: String) in
+                    guard value.hasPrefix("http-date:+"), let ahead = Double(value.dropFirst("http-date:+".count)) else {
+                        return (name.lowercased(), value)
+                    }
+                    return (name.lowercased(), HTTPDateFormat.string(now.addingTimeInterval(ahead)))
+                }
                 return finish(SandboxResponse(status: faults[index].status ?? 500,
-                                              json: faults[index].body ?? ["success": false, "error": "Injected fault"]))
+                                              json: faults[index].body ?? ["success": false, "error": "Injected fault"], headers: extra))
             }
         }
         var response = route(request, caller: user, now: now)

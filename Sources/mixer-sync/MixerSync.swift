@@ -21,7 +21,17 @@ struct MixerSync: AsyncParsableCommand {
         CurlGlobal.initialize()
         // Logs go to stderr, one line each (journald keeps them under the unit).
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        await main(nil)
+        await main(arguments())
+    }
+
+    /// The arguments after the program name. Swift's runtime captures argv when the process starts; under an
+    /// LD_PRELOAD shim (libfaketime, used to test clock skew) it may capture none, and the command would silently
+    /// become `mixer-sync` with no subcommand: the kernel's copy in /proc/self/cmdline is read instead.
+    static func arguments() -> [String] {
+        if !CommandLine.arguments.isEmpty { return Array(CommandLine.arguments.dropFirst()) }
+        guard let data = FileManager.default.contents(atPath: "/proc/self/cmdline") else { return [] }
+        return Array(data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            .dropFirst().dropLast(data.last == 0 ? 1 : 0))
     }
 }
 

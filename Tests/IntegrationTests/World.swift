@@ -51,7 +51,7 @@ final class World: @unchecked Sendable {
     /// admins → Administrator (global), staff → Editor (global).
     init(people: [Person], groups: [String: [String]], seedUsers: [JSONValue] = [], policy: String = "",
          sandboxArguments: [String] = [], extraUserRules: String = "", extraConfig: String = "",
-         ldapURL: String? = nil) throws {
+         ldapURL: String? = nil, mixerPassword: String = "sandbox-password") throws {
         self.ldapURL = try ldapURL ?? TestDirectory.ldapURL
         let id = UUID().uuidString.prefix(8).lowercased()
         base = "ou=e2e-\(id),dc=example,dc=com"
@@ -59,7 +59,7 @@ final class World: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let seed: JSONValue = [
             "brands": [["name": "Brand A"], ["name": "Brand B"], ["name": "Brand C"]],
-            "users": .array([["email": "mixer-sync@example.com", "password": "sandbox-password", "full_name": "mixer-sync",
+            "users": .array([["email": "mixer-sync@example.com", "password": .string(mixerPassword), "full_name": "mixer-sync",
                               "role": "admin", "global_role": "admin"],
                              ["email": "breakglass@example.com", "full_name": "Break Glass", "role": "admin", "global_role": "admin"]]
                             + seedUsers),
@@ -67,7 +67,7 @@ final class World: @unchecked Sendable {
         try seed.text().write(toFile: folder + "/seed.json", atomically: true, encoding: .utf8)
         sandbox = try SandboxProcess(["--seed", folder + "/seed.json"] + sandboxArguments)
         try FileManager.default.copyItem(atPath: try TestDirectory.dir + "/bind-password", toPath: folder + "/bind-password")
-        try "sandbox-password\n".write(toFile: folder + "/mixerai-password", atomically: true, encoding: .utf8)
+        try (mixerPassword + "\n").write(toFile: folder + "/mixerai-password", atomically: true, encoding: .utf8)
         chmod(folder + "/mixerai-password", 0o600)
         config = folder + "/mixer-sync.toml"
         try """
@@ -162,6 +162,10 @@ final class World: @unchecked Sendable {
     /// Runs `mixer-sync COMMAND ARGS --config …` and reads the report it wrote (`latest.json`). The wait happens
     /// on a thread of its own: blocking Swift's few cooperative threads would starve the other tests' timeouts.
     func run(_ arguments: String..., environment: [String: String] = [:]) async throws -> Result {
+        try await run(argv: arguments, environment: environment)
+    }
+
+    func run(argv arguments: [String], environment: [String: String] = [:]) async throws -> Result {
         let argv = arguments + ["--config", config]
         let r = try await withCheckedThrowingContinuation { (k: CheckedContinuation<CommandLineTests.Run, any Error>) in
             Thread.detachNewThread {

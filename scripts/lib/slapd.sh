@@ -22,6 +22,22 @@ make_test_ca() {
     -out "$dir/server.pem" -days 3650 -extfile "$dir/server.ext" >/dev/null 2>&1
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/wrong-ca.key" -out "$dir/wrong-ca.pem" -days 3650 \
     -subj "/CN=some other CA" >/dev/null 2>&1
+  # Bad certificates for the reliability tests (reliability.md row 8): one signed by the CA that expired yesterday
+  # (issued three days ago through libfaketime), a self-signed one for the right host, and one signed by the CA
+  # for another host.
+  if command -v faketime >/dev/null; then
+    faketime -f '-3d' openssl req -newkey rsa:2048 -nodes -keyout "$dir/expired.key" -out "$dir/expired.csr" \
+      -subj "/CN=localhost" >/dev/null 2>&1
+    faketime -f '-3d' openssl x509 -req -in "$dir/expired.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+      -out "$dir/expired.pem" -days 2 -extfile "$dir/server.ext" >/dev/null 2>&1
+  fi
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/selfsigned.key" -out "$dir/selfsigned.pem" -days 3650 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/otherhost.key" -out "$dir/otherhost.csr" \
+    -subj "/CN=other.example" >/dev/null 2>&1
+  printf 'subjectAltName=DNS:other.example\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$dir/otherhost.ext"
+  openssl x509 -req -in "$dir/otherhost.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -out "$dir/otherhost.pem" -days 3650 -extfile "$dir/otherhost.ext" >/dev/null 2>&1
   chmod 600 "$dir"/*.key
 }
 

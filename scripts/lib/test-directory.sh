@@ -14,12 +14,22 @@ start_test_directory() {
   # contextCSN is checkpointed after every write, so a crash does not take the state a cookie names.
   slapd_make_instance "$work/restart" "" "1 1"
   slapd_load "$work/restart" "$work/data.ldif"
+  # A fourth, started now, whose StartTLS certificate expired yesterday (the reliability tests' bad TLS).
+  mkdir -p "$work/tls-expired"
+  cp "$work/tls/ca.pem" "$work/tls-expired/ca.pem"
+  cp "$work/tls/expired.pem" "$work/tls-expired/server.pem"
+  cp "$work/tls/expired.key" "$work/tls-expired/server.key"
+  slapd_make_instance "$work/badtls" "$work/tls-expired"
+  slapd_load "$work/badtls" "$work/data.ldif"
 
   local ldap_port ldaps_port
   ldap_port=$(free_port)
   ldaps_port=$(free_port)
   local ldapi_url="ldapi://$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$work/ldapi")/"
   slapd_start "$work/main" "ldap://127.0.0.1:$ldap_port/ ldaps://127.0.0.1:$ldaps_port/ $ldapi_url"
+  local badtls_port
+  badtls_port=$(free_port)
+  slapd_start "$work/badtls" "ldap://127.0.0.1:$badtls_port/"
 
   printf 'mixer-sync-test-password\n' > "$work/bind-password"
   printf 'limited-test-password\n' > "$work/limited-password"
@@ -35,6 +45,7 @@ start_test_directory() {
   export MIXER_SYNC_TEST_WRONG_CA="$work/tls/wrong-ca.pem"
   export MIXER_SYNC_TEST_VICTIM="$work/victim"
   export MIXER_SYNC_TEST_RESTART="$work/restart"
+  export MIXER_SYNC_TEST_BADTLS_URL="ldap://127.0.0.1:$badtls_port"
   export MIXER_SYNC_TEST_USERS="$users"
   export MIXER_SYNC_TEST_SLAPD="$SLAPD_BIN"
 }
@@ -44,4 +55,5 @@ stop_test_directory() {
   slapd_stop "$work/main"
   slapd_stop "$work/victim"
   slapd_stop "$work/restart"
+  slapd_stop "$work/badtls"
 }
