@@ -74,6 +74,9 @@ let package = Package(
         .executableTarget(name: "mixerai-bench", dependencies: ["MixerAI", "CurlHTTP", "Secrets"],
                           path: "Benchmarks/MixerAIBench"),
 
+        // libFuzzer targets (scripts/fuzz builds them with -sanitize=fuzzer; a plain build replays a corpus).
+        .executableTarget(name: "mixer-sync-fuzz", dependencies: ["CLDAP", "Config", "LDAPClient", "MixerAI"], path: "Fuzz/Targets"),
+
         // The diff engine alone at 10k / 100k / 1M (Benchmarks/diff.sh).
         .executableTarget(name: "diff-bench", dependencies: ["Reconcile"], path: "Benchmarks/DiffBench"),
 

@@ -28,6 +28,10 @@ public enum ConfigLoader {
     public static func parse(source: String, file: String, configDirectory: String,
                              credentialsDirectory: String?) throws -> MixerSyncConfig {
         let root: TOMLTable
+        if let bad = TOMLPrecheck.badTableHeader(source) {
+            throw ConfigError(file: file, line: bad.line, key: nil,
+                              message: "TOML syntax: a table header must start with a key name or a quote, found '\(bad.found)'")
+        }
         do {
             root = try TOMLTable(string: source)
         } catch let error as TOMLParseError {

@@ -46,7 +46,8 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Escapes an attribute value (RFC 4514 §2.4): `,` `+` `"` `\` `<` `>` `;` `=`, a leading space or `#`,
-    /// a trailing space, and NUL.
+    /// a trailing space, and every control character (NUL included) as `\XX` — libldap's parser drops an unescaped
+    /// leading or trailing CR, LF or tab (found by fuzzing the round trip through `ldap_str2dn`).
     public static func escape(_ value: String) -> String {
         let bytes = Array(value.utf8)
         var out = [UInt8]()
@@ -56,8 +57,8 @@ public struct DistinguishedName: Hashable, Sendable, CustomStringConvertible {
             case UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "\""), UInt8(ascii: "\\"),
                  UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ";"), UInt8(ascii: "="):
                 out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0:
-                out.append(contentsOf: Array("\\00".utf8))
+            case 0..<0x20, 0x7F:
+                out.append(contentsOf: Array(LDAPFilter.hex(b).utf8))  // "\\XX"
             case UInt8(ascii: " ") where i == 0 || i == bytes.count - 1:
                 out.append(UInt8(ascii: "\\")); out.append(b)
             case UInt8(ascii: "#") where i == 0:

@@ -202,6 +202,24 @@ func parse(_ text: String, credentials: String? = nil) throws -> MixerSyncConfig
         } catch {}
     }
 
+    /// TOMLKit's toml++ aborts (an assertion) on these instead of reporting them: they must be refused first.
+    @Test(arguments: ["[%daemon]", "[[@roles]]", "[ $policy ]", "[[ !roles]]"])
+    func tableHeadersTomlxxWouldAbortOnAreErrors(header: String) {
+        let text = validConfig.replacingOccurrences(of: "[daemon]", with: header)
+        do {
+            _ = try parse(text)
+            Issue.record("accepted \(header)")
+        } catch let error as ConfigError {
+            #expect(error.line == 59, "\(error)")
+            #expect(error.message.contains("table header"))
+        } catch { Issue.record("\(error)") }
+    }
+
+    @Test func headersInsideStringsAndArraysAreNotHeaders() throws {
+        #expect(TOMLPrecheck.badTableHeader("a = \"\"\"\n[%not a header]\n\"\"\"\nb = [\n  [1, 2],\n  {x = 1},\n]\n# [%comment]\n[ok]\n[\"quoted\"]\n") == nil)
+        #expect(TOMLPrecheck.badTableHeader("x = 1\n\n  [[%bad]]\n")?.line == 3)
+    }
+
     @Test func directorySectionIsRequired() {
         #expect(throws: ConfigError.self) { try parse("[policy]\nmin_admins = 1\n") }
     }

@@ -41,6 +41,12 @@ import Testing
 }
 
 @Suite struct DistinguishedNameTests {
+    @Test func controlCharactersAreEscapedSoLibldapKeepsThem() {
+        #expect(DistinguishedName.escape("\rlead") == "\\0dlead")
+        #expect(DistinguishedName.escape("a\u{0}b\tc\n") == "a\\00b\\09c\\0a")
+        #expect(DistinguishedName("cn=\(DistinguishedName.escape("\rx\n")),dc=x")?.rdns.first?.first?.value == "\rx\n")
+    }
+
     @Test func withinComparesNormalisedSuffixes() {
         let people = DistinguishedName("OU=People,DC=example,DC=test")!
         #expect(DistinguishedName("cn=ann,ou=people,dc=EXAMPLE,dc=test")!.isWithin(people))

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The reliability ledger: every test of reliability.md's matrix appends one JSON line to
-/// `$MIXER_SYNC_TEST_DIR/reliability.jsonl` with its row and what it measured (duplicate invites, deactivations
+/// `reliability.jsonl` (in `$MIXER_SYNC_RELIABILITY_OUT`, else `$MIXER_SYNC_TEST_DIR`) with its row and what it measured (duplicate invites, deactivations
 /// outside the plan, crash runs, canary hits). `scripts/reliability` sums it into its closing line; the tests
 /// themselves assert every figure.
 public enum ReliabilityLedger {
@@ -10,7 +10,9 @@ public enum ReliabilityLedger {
     public static func record(row: String, test: String = #function, wrongDeactivations: Int = 0,
                               duplicateInvites: Int = 0, crashRun: Bool? = nil, converged: Bool? = nil,
                               canaryLeaks: Int? = nil) {
-        guard let dir = ProcessInfo.processInfo.environment["MIXER_SYNC_TEST_DIR"], !dir.isEmpty else { return }
+        let env = ProcessInfo.processInfo.environment
+        guard let dir = [env["MIXER_SYNC_RELIABILITY_OUT"], env["MIXER_SYNC_TEST_DIR"]].compactMap({ $0 }).first(where: { !$0.isEmpty })
+        else { return }
         var line: [String: Any] = ["row": row, "test": test, "wrong_deactivations": wrongDeactivations,
                                    "duplicate_invites": duplicateInvites]
         if let crashRun { line["crash_run"] = crashRun }
