@@ -5,11 +5,12 @@
 enum TOMLPrecheck {
     /// The 1-based line of the first bad table header and the character found there, or nil.
     static func badTableHeader(_ source: String) -> (line: Int, found: Character)? {
-        let chars = Array(source)
+        // Unicode scalars, not Characters: a combining mark after "[" would fold into one Character with it.
+        let chars = Array(source.unicodeScalars)
         var i = 0, line = 1, depth = 0
         var lineStart = true  // only whitespace seen since the last newline
-        func isBare(_ c: Character) -> Bool {
-            c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-")
+        func isBare(_ c: Unicode.Scalar) -> Bool {
+            c.isASCII && (("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-")
         }
         while i < chars.count {
             let c = chars[i]
@@ -39,7 +40,7 @@ enum TOMLPrecheck {
                 if j < chars.count && chars[j] == "[" { j += 1 }
                 while j < chars.count && (chars[j] == " " || chars[j] == "\t") { j += 1 }
                 if j < chars.count && !isBare(chars[j]) && chars[j] != "\"" && chars[j] != "'" {
-                    return (line, chars[j])
+                    return (line, Character(chars[j]))
                 }
                 while i < chars.count && chars[i] != "\n" && chars[i] != "#" { i += 1 }  // the rest of the header
                 lineStart = false

@@ -203,7 +203,7 @@ func parse(_ text: String, credentials: String? = nil) throws -> MixerSyncConfig
     }
 
     /// TOMLKit's toml++ aborts (an assertion) on these instead of reporting them: they must be refused first.
-    @Test(arguments: ["[%daemon]", "[[@roles]]", "[ $policy ]", "[[ !roles]]"])
+    @Test(arguments: ["[%daemon]", "[[@roles]]", "[ $policy ]", "[[ !roles]]", "[\u{65B}daemon]", "[é]"])
     func tableHeadersTomlxxWouldAbortOnAreErrors(header: String) {
         let text = validConfig.replacingOccurrences(of: "[daemon]", with: header)
         do {

@@ -1,7 +1,8 @@
 """Sums a reliability run: which rows of scripts/lib/reliability-rows survived (every test they name passed in the
 swift test log, every script step they name succeeded), and the ledger the tests wrote (duplicate invites, wrong
 deactivations, crash runs, canary hits). Prints one line per row and the closing line; exits 1 unless all is well.
-usage: reliability-summary.py TEST_LOG LEDGER [STEP=0|1 ...]   (a step not given counts as not run)"""
+usage: reliability-summary.py TEST_LOG LEDGER [STEP=0|1|skip ...]   (a step not given counts as failed; "skip" leaves
+it out of a short run, and says so)"""
 import json, os, re, sys
 
 log_path, ledger_path = sys.argv[1], sys.argv[2]
@@ -15,16 +16,19 @@ for line in open(rows_file, encoding="utf-8"):
     if line.startswith("#") or not line.strip():
         continue
     row, what, proof = line.rstrip("\n").split("|")
-    missing = []
+    missing, skipped = [], []
     for item in proof.split():
         if item.startswith("step:"):
-            if steps.get(item[5:]) != "1":
+            if steps.get(item[5:]) == "skip":
+                skipped.append(item[5:])
+            elif steps.get(item[5:]) != "1":
                 missing.append(item)
         elif item in failed or item not in passed:
             missing.append(item)
     total += 1
     survived += not missing
-    print(f"row {row:>3} {'survived' if not missing else 'FAILED  '} {what}" + (f"  ({', '.join(missing)})" if missing else ""))
+    print(f"row {row:>3} {'survived' if not missing else 'FAILED  '} {what}" + (f"  ({', '.join(missing)})" if missing else "")
+          + (f"  (short run: {', '.join(skipped)} left to scripts/reliability)" if skipped else ""))
 ledger = [json.loads(l) for l in open(ledger_path)] if os.path.exists(ledger_path) else []
 wrong = sum(e.get("wrong_deactivations", 0) for e in ledger)
 dups = sum(e.get("duplicate_invites", 0) for e in ledger)
