@@ -279,6 +279,18 @@ final class FeedListener: @unchecked Sendable {
         }
     }
 
+    /// After a polling feed lost its connection: logs why, waits `backoff` and doubles it (to 30 s at most).
+    /// False when the listener is stopping.
+    func lost(_ feed: String, error: any Error, backoff: inout Double) -> Bool {
+        Gauge(label: "mixer_sync_change_feed_connected").record(0)
+        if isStopped { return false }
+        logger.warning("change feed (\(feed)) lost; reconnecting", metadata: [
+            "feed.error": "\(error)", "feed.retry_in_s": "\(backoff)"])
+        pause(seconds: backoff)
+        backoff = min(backoff * 2, 30)
+        return true
+    }
+
     /// Sleeps `seconds` on the listener's thread, in steps of at most 0.1 s so that `stop()` is noticed.
     func pause(seconds: Double) {
         var left = seconds

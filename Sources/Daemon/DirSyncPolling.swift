@@ -71,12 +71,7 @@ extension FeedListener {
                     }
                 }
             } catch {
-                connected.record(0)
-                if isStopped { return }
-                logger.warning("change feed (DirSync) lost; reconnecting", metadata: [
-                    "feed.error": "\(error)", "feed.retry_in_s": "\(backoff)"])
-                pause(seconds: backoff)
-                backoff = min(backoff * 2, 30)
+                if !lost("DirSync", error: error, backoff: &backoff) { return }
             }
         }
     }

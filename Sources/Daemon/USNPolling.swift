@@ -48,12 +48,7 @@ extension FeedListener {
                     pause(seconds: milliseconds / 1000)
                 }
             } catch {
-                connected.record(0)
-                if isStopped { return }
-                logger.warning("change feed (uSNChanged) lost; reconnecting", metadata: [
-                    "feed.error": "\(error)", "feed.retry_in_s": "\(backoff)"])
-                pause(seconds: backoff)
-                backoff = min(backoff * 2, 30)
+                if !lost("uSNChanged", error: error, backoff: &backoff) { return }
             }
         }
     }

@@ -115,34 +115,20 @@ import TestSupport
         let (folder, config, sandbox) = try Self.world(prefix: "ad0002",
             extra: "\n[daemon]\nfull_sync_interval = \"1h\"\nusn_poll_interval = \"500ms\"\nmetrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n")
         defer { sandbox.stop() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
-        process.arguments = ["run", "--config", config]
-        let log = folder + "/daemon.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        @Sendable func text() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-        @Sendable func users() throws -> [String: JSONValue] {
-            var out: [String: JSONValue] = [:]
-            for u in try sandbox.hook("GET", "state")["users"]?.array ?? [] { if let e = u["email"]?.string { out[e] = u } }
-            return out
-        }
+        let daemon = try DaemonProcess(config: config, folder: folder)
+        @Sendable func users() throws -> [String: JSONValue] { try Self.users(sandbox) }
         // "auto" finds no syncrepl on AD and polls uSNChanged; the first full run invites the ten.
-        #expect(await DaemonProcess.until(seconds: 60) { text().contains("polling uSNChanged") }, "\(text())")
-        #expect(await DaemonProcess.until(seconds: 60) { try users().count == 11 }, "\(text())")
+        #expect(await DaemonProcess.until(seconds: 60) { daemon.text.contains("polling uSNChanged") }, "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 60) { try users().count == 11 }, "\(daemon.text)")
         let disabledAt = Date()
         #expect(try Self.ldapModify("dn: CN=ad00025,\(Self.people)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 546\n", folder: folder))
         #expect(await DaemonProcess.until(seconds: 15) {
             try users()["ad00025@example.test"]?["user_metadata"]?["status"]?.string == "inactive"
-        }, "\(text())")
+        }, "\(daemon.text)")
         let took = Date().timeIntervalSince(disabledAt)
         #expect(took < 5, "offboarded in \(took) s with a 0.5 s poll")
-        #expect(text().components(separatedBy: "full reconcile").count - 1 == 1, "no second full run")
-        kill(process.processIdentifier, SIGTERM)
-        #expect(await DaemonProcess.until(seconds: 10) { !process.isRunning })
+        #expect(daemon.text.components(separatedBy: "full reconcile").count - 1 == 1, "no second full run")
+        #expect(await daemon.terminate() == 0)
         #expect(Self.reEnable(folder: folder))
     }
 
@@ -208,11 +194,7 @@ import TestSupport
         let names = try Self.addUsers(prefix: "dsx", folder: folder)
         defer { Self.remove(names, folder: folder) }
         let daemon = try DaemonProcess(config: config, folder: folder)
-        @Sendable func users() throws -> [String: JSONValue] {
-            var out: [String: JSONValue] = [:]
-            for u in try sandbox.hook("GET", "state")["users"]?.array ?? [] { if let e = u["email"]?.string { out[e] = u } }
-            return out
-        }
+        @Sendable func users() throws -> [String: JSONValue] { try Self.users(sandbox) }
         #expect(await DaemonProcess.until(seconds: 60) { daemon.text.contains("polling DirSync") }, "\(daemon.text)")
         #expect(await DaemonProcess.until(seconds: 60) { try users().count == 11 }, "\(daemon.text)")
         // A deletion leaves nothing for uSNChanged to find under the base; DirSync returns the deleted object.

@@ -15,12 +15,7 @@ import TestSupport
                           policy: "max_deactivations_percent = 100")
         _ = try w.sandbox.hook("POST", "faults", ["method": "POST", "path_prefix": "/api/users/invite", "kind": "delay",
                                                    "delay_ms": 1000, "times": 100])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
-        process.arguments = ["apply", "--config", w.config]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try w.spawn("apply")
         // Wait until some invites landed, then kill it without warning.
         for _ in 0..<100 where (try w.users().count) < 5 { try await Task.sleep(for: .milliseconds(100)) }
         kill(process.processIdentifier, SIGKILL)

@@ -137,6 +137,6 @@ import TestSupport
         #expect(!process.isRunning && process.terminationStatus == 0)
         #expect(took < .seconds(5), "stopped in \(took)")
         #expect(await notify.wait(for: "STOPPING=1", seconds: 2))
-        #expect(!(try String(contentsOfFile: log, encoding: .utf8)).contains("sandbox-password"))
+        #expect(!(try String(contentsOfFile: log, encoding: .utf8)).contains(w.mixerPassword))
     }
 }

@@ -124,13 +124,25 @@ import TestSupport
         try w.pointDirectory(at: "ldaps://127.0.0.1:\(goodLDAPS.port)")
         #expect(try await w.run("plan").status == 2, "the same path with the good certificate works")
         #expect(counter.traffic.toServer > 0)
-        // StartTLS against a slapd whose certificate expired yesterday: refused, no plaintext bind or search.
+        // StartTLS against a slapd of its own, its certificate swapped through cn=config: each bad one refused,
+        // never a plaintext bind or search instead.
         try w.pointDirectory(at: try TestDirectory.env("MIXER_SYNC_TEST_BADTLS_URL"))
         try w.edit("bind_password_file = \"bind-password\"", "bind_password_file = \"bind-password\"\nstart_tls = true")
-        var r = try await w.run("apply")
-        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
-        let errors = (r.report["errors"] as? [String])?.joined(separator: "; ") ?? ""
-        #expect(errors.contains("start-tls"), "\(errors)")
+        var r: World.Result
+        for bad in ["expired", "selfsigned", "otherhost"] {
+            try Self.useCertificate(bad, tls: tls)
+            r = try await w.run("apply")
+            #expect(r.status == 1, "StartTLS with the \(bad) certificate: \(r.stdout)\(r.stderr)")
+            let errors = (r.report["errors"] as? [String])?.joined(separator: "; ") ?? ""
+            #expect(errors.contains("start-tls"), "\(bad): \(errors)")
+        }
+        try Self.useCertificate("server", tls: tls)
+        r = try await w.run("plan")
+        // That slapd does not hold this world's subtree: with the good certificate the read gets past TLS and the
+        // bind, and fails only on the missing base.
+        let past = (r.report["errors"] as? [String])?.joined(separator: "; ") ?? ""
+        #expect(!past.contains("start-tls") && past.contains("noSuchObject"), "StartTLS with the good certificate: \(past)")
+        try Self.useCertificate("expired", tls: tls)
         // HTTPS to MixerAI with each bad certificate: nothing reaches the sandbox.
         try w.pointDirectory(at: "ldaps://127.0.0.1:\(goodLDAPS.port)")
         try w.edit("start_tls = true\n", "")
@@ -152,6 +164,18 @@ import TestSupport
         r = try await w.run("apply")
         #expect(r.status == 0, "LDAPS and HTTPS with good certificates: \(r.stdout)\(r.stderr)")
         try w.audit(row: "8")
+    }
+
+    /// Swaps the StartTLS slapd's certificate (cn=config over ldapi, SASL EXTERNAL as the user who started it).
+    static func useCertificate(_ name: String, tls: String) throws {
+        let ldif = "dn: cn=config\nchangetype: modify\nreplace: olcTLSCertificateFile\nolcTLSCertificateFile: \(tls)/\(name).pem\n-\n"
+            + "replace: olcTLSCertificateKeyFile\nolcTLSCertificateKeyFile: \(tls)/\(name).key\n"
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString).ldif").path
+        try ldif.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let out = try CommandLineTests.runShell("ldapmodify -Q -Y EXTERNAL -H '\(try TestDirectory.env("MIXER_SYNC_TEST_BADTLS_LDAPI"))' "
+                                                + "-f '\(file)' >/dev/null 2>&1; echo rc=$?")
+        #expect(out.contains("rc=0"), "swapping the StartTLS certificate to \(name): \(out)")
     }
 
     // MARK: 9, 10, 11, 20: MixerAI misbehaving
@@ -323,12 +347,7 @@ import TestSupport
                                                       "delay_ms": .number(Double(Int.random(in: 100...300))), "times": 1000])
             _ = try w.sandbox.hook("POST", "faults", ["method": "POST", "path_prefix": "/api/users/invite", "kind": "drop",
                                                       "nth": .number(Double(Int.random(in: 1...4)))])
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
-            process.arguments = ["apply", "--config", w.config]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try w.spawn("apply")
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...2500)))
             kill(process.processIdentifier, SIGKILL)
             while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
@@ -459,6 +478,24 @@ import TestSupport
 }
 
 extension World {
+    /// Where a password of this world (the MixerAI canary, the directory bind password) appears in what mixer-sync
+    /// printed or wrote: the commands' output, the daemon logs, the reports, the state database, plan files.
+    func canaryHits() throws -> [String] {
+        var secrets = [mixerPassword, try String(contentsOfFile: try TestDirectory.passwordFile, encoding: .utf8)]
+        if let bind = try? String(contentsOfFile: folder + "/bind-password", encoding: .utf8) { secrets.append(bind) }
+        secrets = secrets.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { $0.count >= 8 }
+        let inputs: Set<String> = ["seed.json", "bind-password", "mixerai-password", "mixer-sync.toml"]
+        var hits: [String] = []
+        for name in FileManager.default.subpaths(atPath: folder) ?? [] {
+            let file = (name as NSString).lastPathComponent
+            guard !inputs.contains(file), !file.hasPrefix("change-"), !name.hasPrefix("sandbox"),
+                  let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            for secret in secrets where text.contains(secret) { hits.append(name) }
+        }
+        return hits
+    }
+
     /// The port of the slapd this world lives in.
     var ldapPort: Int { Int(ldapURL.split(separator: ":").last!.filter(\.isNumber))! }
 
@@ -502,10 +539,12 @@ extension World {
             }
         }
         let duplicates = invites.values.reduce(0) { $0 + max(0, $1 - 1) }
+        let leaks = try canaryHits()
         ReliabilityLedger.record(row: row, test: test, wrongDeactivations: wrong.count, duplicateInvites: duplicates,
-                                 crashRun: crashRun, converged: converged)
+                                 crashRun: crashRun, converged: converged, canaryLeaks: leaks.count)
         #expect(wrong.isEmpty, "deactivated outside the plan: \(wrong)")
         #expect(duplicates == 0, "invited twice: \(invites.filter { $0.value > 1 })")
+        #expect(leaks.isEmpty, "a password in what mixer-sync wrote: \(leaks)")
         return (wrong.count, duplicates)
     }
 }

@@ -43,6 +43,8 @@ final class World: @unchecked Sendable {
     let sandbox: SandboxProcess
     /// The slapd this world lives in (the shared test directory unless a test brings its own).
     let ldapURL: String
+    /// The MixerAI service password: a canary unique to this world, searched for in everything mixer-sync wrote.
+    let mixerPassword: String
     var people: String { "ou=people,\(base)" }
     var groups: String { "ou=groups,\(base)" }
     var leavers: String { "ou=leavers,\(base)" }
@@ -51,9 +53,11 @@ final class World: @unchecked Sendable {
     /// admins → Administrator (global), staff → Editor (global).
     init(people: [Person], groups: [String: [String]], seedUsers: [JSONValue] = [], policy: String = "",
          sandboxArguments: [String] = [], extraUserRules: String = "", extraConfig: String = "",
-         ldapURL: String? = nil, mixerPassword: String = "sandbox-password") throws {
+         ldapURL: String? = nil, mixerPassword: String? = nil) throws {
         self.ldapURL = try ldapURL ?? TestDirectory.ldapURL
         let id = UUID().uuidString.prefix(8).lowercased()
+        let mixerPassword = mixerPassword ?? "CANARY-MIXERAI-\(id)"
+        self.mixerPassword = mixerPassword
         base = "ou=e2e-\(id),dc=example,dc=com"
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-sync-e2e-\(id)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -174,7 +178,27 @@ final class World: @unchecked Sendable {
         }
         let data = FileManager.default.contents(atPath: folder + "/reports/latest.json") ?? Data("{}".utf8)
         let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        // Everything the commands printed, for the canary search of the reliability audit.
+        if let log = FileHandle(forWritingAtPath: folder + "/commands.log") ?? {
+            FileManager.default.createFile(atPath: folder + "/commands.log", contents: nil)
+            return FileHandle(forWritingAtPath: folder + "/commands.log")
+        }() {
+            log.seekToEndOfFile()
+            log.write(Data("$ mixer-sync \(argv.joined(separator: " "))\n\(r.stdout)\(r.stderr)".utf8))
+            try? log.close()
+        }
         return Result(status: r.status, stdout: r.stdout, stderr: r.stderr, report: report)
+    }
+
+    /// Starts `mixer-sync COMMAND --config …` without waiting (a test kills it), its output discarded.
+    func spawn(_ arguments: String...) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
+        process.arguments = arguments + ["--config", config]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     /// The sandbox's users by email (the test hook: no budget spent).

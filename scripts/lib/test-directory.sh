@@ -27,9 +27,10 @@ start_test_directory() {
   ldaps_port=$(free_port)
   local ldapi_url="ldapi://$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$work/ldapi")/"
   slapd_start "$work/main" "ldap://127.0.0.1:$ldap_port/ ldaps://127.0.0.1:$ldaps_port/ $ldapi_url"
-  local badtls_port
+  local badtls_port badtls_ldapi
   badtls_port=$(free_port)
-  slapd_start "$work/badtls" "ldap://127.0.0.1:$badtls_port/"
+  badtls_ldapi="ldapi://$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$work/badtls-ldapi")/"
+  slapd_start "$work/badtls" "ldap://127.0.0.1:$badtls_port/ $badtls_ldapi"
 
   printf 'mixer-sync-test-password\n' > "$work/bind-password"
   printf 'limited-test-password\n' > "$work/limited-password"
@@ -46,6 +47,7 @@ start_test_directory() {
   export MIXER_SYNC_TEST_VICTIM="$work/victim"
   export MIXER_SYNC_TEST_RESTART="$work/restart"
   export MIXER_SYNC_TEST_BADTLS_URL="ldap://127.0.0.1:$badtls_port"
+  export MIXER_SYNC_TEST_BADTLS_LDAPI="$badtls_ldapi"   # cn=config over SASL EXTERNAL: the test swaps certificates
   export MIXER_SYNC_TEST_USERS="$users"
   export MIXER_SYNC_TEST_SLAPD="$SLAPD_BIN"
 }
