@@ -154,8 +154,11 @@ struct Applier {
             case .adopted(let id): (id, true)
             }
             CrashPoint.reached("after-invite-before-link", kind: change.kind.rawValue)
-            if let anchor = change.anchor { try store.link(anchor: anchor, userId: userId, email: email, at: clock()) }
-            try store.setPendingGrant(userId: userId, state: change.inviteGrant)
+            if let anchor = change.anchor {
+                try store.link(anchor: anchor, userId: userId, email: email, at: clock(), grant: change.inviteGrant)
+            } else {
+                try store.setPendingGrant(userId: userId, state: change.inviteGrant)
+            }
             try store.journalMark(intent, status: .sent, step: "put", userId: userId, at: clock())
             if change.inviteNeedsUpdate || adopted {
                 try await client.update(userId: userId, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))

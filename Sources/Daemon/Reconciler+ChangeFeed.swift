@@ -29,7 +29,7 @@ extension Reconciler {
         let queued: [QueueItem]
         do {
             input = try planInput(snapshot: snapshot, accounts: view.accounts, brandNamesById: view.brandNamesById,
-                                  store: store, now: now)
+                                  store: store, now: now, readOnly: true)
             queued = try store.queued()
         } catch {
             return finish(errorReport(runId, .changeFeed, started, "state: \(error)", snapshot: nil), store: store, exit: 1)

@@ -68,7 +68,8 @@ public struct Reconciler: Sendable {
         let snapshot = try await readDirectory()
         let (client, accounts, brands) = try await readMixerAI()
         _ = client
-        let input = try planInput(snapshot: snapshot, accounts: accounts, brands: brands, store: store, now: clock())
+        let input = try planInput(snapshot: snapshot, accounts: accounts, brands: brands, store: store, now: clock(),
+                                  readOnly: true)
         let plan = Planner.plan(input, normalize: Self.normalizeDN)
         return Explainer.explain(who, input: input, plan: plan, normalize: Self.normalizeDN)
     }
@@ -181,7 +182,8 @@ public struct Reconciler: Sendable {
         let now = clock()
         let input: PlanInput
         do {
-            input = try planInput(snapshot: snapshot, accounts: accounts, brands: brands, store: store, now: now)
+            input = try planInput(snapshot: snapshot, accounts: accounts, brands: brands, store: store, now: now,
+                                  readOnly: mode == .dryRun)
         } catch {
             return finish(errorReport(runId, mode, started, "state: \(error)", snapshot: Self.summary(snapshot, inScope: 0)),
                           store: store, exit: 1)
@@ -356,16 +358,17 @@ public struct Reconciler: Sendable {
     }
 
     func planInput(snapshot: DirectorySnapshot, accounts: [Account], brands: [MixerBrand], store: StateStore,
-                   now: Date) throws -> PlanInput {
+                   now: Date, readOnly: Bool) throws -> PlanInput {
         try planInput(snapshot: snapshot, accounts: accounts,
                       brandNamesById: Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
-                      store: store, now: now)
+                      store: store, now: now, readOnly: readOnly)
     }
 
+    /// `readOnly` (dry runs, explain): nothing in the state database changes.
     func planInput(snapshot: DirectorySnapshot, accounts: [Account], brandNamesById: [String: String], store: StateStore,
-                   now: Date) throws -> PlanInput {
+                   now: Date, readOnly: Bool) throws -> PlanInput {
         let ledger = try store.ledger()
-        let grants = try store.prunePendingGrants(keeping: Set(accounts.filter(\.pending).map(\.id)))
+        let grants = try store.pendingGrants(droppingAccepted: Set(accounts.filter { !$0.pending }.map(\.id)), write: !readOnly)
         return PlanInput(people: snapshot.people, accounts: accounts, links: try store.links(),
                          brandNamesById: brandNamesById, mappings: config.roles, policy: config.policy, serviceAccountEmail: config.mixerai?.serviceEmail,
                          pendingGrants: grants, ledger: ledger.states, offboardedAt: ledger.offboardedAt,

@@ -66,10 +66,16 @@ public final class StateStore: Sendable {
         }
     }
 
-    public func link(anchor: String, userId: String, email: String?, at: Date) throws {
+    /// Links an anchor to its account; with `grant` (an invite just landed), records what it granted in the same
+    /// transaction, so no reader ever sees the new account linked without its pending grant.
+    public func link(anchor: String, userId: String, email: String?, at: Date, grant: AccountState? = nil) throws {
         try db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO link (anchor, user_id, email, linked_at) VALUES (?, ?, ?, ?)",
                            arguments: [anchor, userId, email, at.timeIntervalSince1970])
+            if let grant {
+                try db.execute(sql: "INSERT OR REPLACE INTO pending_grant (user_id, state) VALUES (?, ?)",
+                               arguments: [userId, try Self.encode(grant)])
+            }
         }
     }
 
@@ -128,13 +134,16 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// Drops the grants of accounts that are no longer pending invites, and returns the ones kept.
-    public func prunePendingGrants(keeping ids: Set<String>) throws -> [String: AccountState] {
+    /// The grants still needed: those of accounts that accepted their invite (`accepted`) are dropped, and deleted
+    /// from the table when `write` is true. An account absent from the list read is kept: it may be newer than the
+    /// read (invited by the daemon's writer meanwhile), and a dry run or another process must never lose its grant.
+    public func pendingGrants(droppingAccepted accepted: Set<String>, write: Bool) throws -> [String: AccountState] {
         var grants = try pendingGrants()
-        try db.write { db in
-            for id in grants.keys where !ids.contains(id) {
-                try db.execute(sql: "DELETE FROM pending_grant WHERE user_id = ?", arguments: [id])
-                grants[id] = nil
+        let gone = grants.keys.filter { accepted.contains($0) }
+        for id in gone { grants[id] = nil }
+        if write && !gone.isEmpty {
+            try db.write { db in
+                for id in gone { try db.execute(sql: "DELETE FROM pending_grant WHERE user_id = ?", arguments: [id]) }
             }
         }
         return grants

@@ -22,6 +22,23 @@ import Testing
         #expect(try StateStore(directory: dir).links() == ["a1": "m1"])
     }
 
+    /// A dry run (or the daemon's full run, whose list predates an invite its writer just sent) must never lose
+    /// the grant of an account it did not see: only accounts that accepted their invite drop theirs, and only
+    /// a writing run deletes it.
+    @Test func grantsAreDroppedOnlyForAcceptedAccountsAndOnlyByAWritingRun() throws {
+        let (s, _) = try store()
+        let grant = AccountState(role: .editor, brands: ["Brand A": .editor])
+        try s.link(anchor: "a1", userId: "m1", email: "a@x.com", at: now, grant: grant)
+        try s.link(anchor: "a2", userId: "m2", email: "b@x.com", at: now, grant: grant)
+        #expect(try s.links() == ["a1": "m1", "a2": "m2"])
+        #expect(try s.pendingGrants().keys.sorted() == ["m1", "m2"], "linked and granted in one transaction")
+        // m1 accepted its invite; m2 is newer than the list read (absent from it).
+        #expect(try s.pendingGrants(droppingAccepted: ["m1"], write: false).keys.sorted() == ["m2"])
+        #expect(try s.pendingGrants().keys.sorted() == ["m1", "m2"], "a read-only run writes nothing")
+        #expect(try s.pendingGrants(droppingAccepted: ["m1"], write: true).keys.sorted() == ["m2"])
+        #expect(try s.pendingGrants().keys.sorted() == ["m2"], "the accepted one is gone, the unseen one kept")
+    }
+
     @Test func anApprovalReleasesOnlyAHeldHashAndOnlyOnce() throws {
         let (s, _) = try store()
         #expect(try s.approve(planHash: "sha256:x", at: now) == .unknown)
