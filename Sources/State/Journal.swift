@@ -43,6 +43,20 @@ extension StateStore {
     }
 
     /// Intents a crash or an ambiguous answer left unresolved, oldest first.
+    /// Retention: settled intents (confirmed, failed) and run records older than `cutoff` are deleted; an
+    /// unfinished intent is kept whatever its age (recovery settles it). Returns how many rows went.
+    @discardableResult
+    public func pruneHistory(before cutoff: Date) throws -> Int {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM journal WHERE status IN ('confirmed', 'failed') AND updated_at < ?",
+                           arguments: [cutoff.timeIntervalSince1970])
+            var gone = db.changesCount
+            try db.execute(sql: "DELETE FROM run WHERE at < ?", arguments: [cutoff.timeIntervalSince1970])
+            gone += db.changesCount
+            return gone
+        }
+    }
+
     public func unfinishedIntents() throws -> [Intent] {
         try intents(where: "status IN ('planned', 'sent', 'ambiguous')")
     }

@@ -39,6 +39,23 @@ import Testing
         #expect(try s.pendingGrants().keys.sorted() == ["m2"], "the accepted one is gone, the unseen one kept")
     }
 
+    @Test func historyIsPrunedButUnfinishedIntentsAreKept() throws {
+        let (s, _) = try store()
+        let old = now.addingTimeInterval(-200 * 86400)
+        let settled = try s.journalBegin(runId: "r0", planHash: "sha256:a", change: change, step: "invite", at: old)
+        try s.journalMark(settled, status: .confirmed, at: old)
+        let stuck = try s.journalBegin(runId: "r0", planHash: "sha256:a", change: change, step: "invite", at: old)
+        try s.journalMark(stuck, status: .sent, at: old)
+        let recent = try s.journalBegin(runId: "r1", planHash: "sha256:b", change: change, step: "invite", at: now)
+        try s.journalMark(recent, status: .confirmed, at: now)
+        try s.recordRun(RunRecord(runId: "r0", at: old, mode: "apply", outcome: "applied", planHash: nil, changes: 1,
+                                  applied: 1, escrow: 0, report: nil, durationMs: 1, error: nil))
+        #expect(try s.pruneHistory(before: now.addingTimeInterval(-180 * 86400)) == 2)
+        #expect(try s.unfinishedIntents().map(\.id) == [stuck], "an unfinished intent survives any age")
+        #expect(try s.intents(runId: "r1").map(\.id) == [recent])
+        #expect(try s.recentRuns().isEmpty)
+    }
+
     @Test func anApprovalReleasesOnlyAHeldHashAndOnlyOnce() throws {
         let (s, _) = try store()
         #expect(try s.approve(planHash: "sha256:x", at: now) == .unknown)
