@@ -82,6 +82,7 @@ public struct DaemonService: Service {
                 + "queue \(Self.queueDepth(config)) change(s); budget "
                 + (r.queue.writesLeft.map { "\($0)/\(r.queue.writeLimit.map(String.init) ?? "?") writes left" } ?? "not seen yet")
                 + (quarantine ? " — QUARANTINE after \(failures) failed runs" : "")
+                + (outcome.exitCode == 1 ? " — " + String((r.errors.first ?? "failed").prefix(160)) : "")
             notify.status(summary)
             Self.record(r, quarantine: quarantine)
             if outcome.exitCode == 1 {

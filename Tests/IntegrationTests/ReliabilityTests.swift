@@ -27,9 +27,14 @@ import TestSupport
         #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         #expect(r.outcome == "error")
         #expect((r.report["errors"] as? [String])?.first?.isEmpty == false)
-        // The daemon stays up, says why, and tries again later.
-        let daemon = try DaemonProcess(w)
+        // The daemon stays up (READY), says why in systemd's STATUS and its log, and tries again later.
+        let notify = try DaemonTests.NotifyListener()
+        let daemon = try DaemonProcess(w, environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(await notify.wait(for: "READY=1", seconds: 30), "\(notify.received)")
         #expect(await daemon.waitForLog("full reconcile failed", seconds: 30), "\(daemon.text)")
+        #expect(await notify.wait(for: "STATUS=last run", seconds: 30), "\(notify.received)")
+        let status = notify.received.last { $0.contains("STATUS=last run") } ?? ""
+        #expect(status.contains(": error,") && status.contains("directory"), "the reason is in STATUS: \(status)")
         try await Task.sleep(for: .seconds(1))
         #expect(daemon.process.isRunning, "a directory that is down does not stop the daemon")
         #expect(await daemon.terminate() == 0)
