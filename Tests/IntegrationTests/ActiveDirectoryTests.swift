@@ -115,20 +115,10 @@ import TestSupport
         let (folder, config, sandbox) = try Self.world(prefix: "ad0002",
             extra: "\n[daemon]\nfull_sync_interval = \"1h\"\nusn_poll_interval = \"500ms\"\nmetrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n")
         defer { sandbox.stop() }
-        let daemon = try DaemonProcess(config: config, folder: folder)
-        @Sendable func users() throws -> [String: JSONValue] { try Self.users(sandbox) }
-        // "auto" finds no syncrepl on AD and polls uSNChanged; the first full run invites the ten.
-        #expect(await DaemonProcess.until(seconds: 60) { daemon.text.contains("polling uSNChanged") }, "\(daemon.text)")
-        #expect(await DaemonProcess.until(seconds: 60) { try users().count == 11 }, "\(daemon.text)")
-        let disabledAt = Date()
-        #expect(try Self.ldapModify("dn: CN=ad00025,\(Self.people)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 546\n", folder: folder))
-        #expect(await DaemonProcess.until(seconds: 15) {
-            try users()["ad00025@example.test"]?["user_metadata"]?["status"]?.string == "inactive"
-        }, "\(daemon.text)")
-        let took = Date().timeIntervalSince(disabledAt)
-        #expect(took < 5, "offboarded in \(took) s with a 0.5 s poll")
-        #expect(daemon.text.components(separatedBy: "full reconcile").count - 1 == 1, "no second full run")
-        #expect(await daemon.terminate() == 0)
+        // "auto" finds no syncrepl on AD and polls uSNChanged.
+        try await Self.offboardsThroughTheFeed(folder: folder, config: config, sandbox: sandbox, feedLine: "polling uSNChanged",
+            change: "dn: CN=ad00025,\(Self.people)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 546\n",
+            leaver: "ad00025@example.test")
         #expect(Self.reEnable(folder: folder))
     }
 
@@ -193,20 +183,28 @@ import TestSupport
         defer { sandbox.stop() }
         let names = try Self.addUsers(prefix: "dsx", folder: folder)
         defer { Self.remove(names, folder: folder) }
+        // A deletion leaves nothing for uSNChanged to find under the base; DirSync returns the deleted object.
+        try await Self.offboardsThroughTheFeed(folder: folder, config: config, sandbox: sandbox, feedLine: "polling DirSync",
+            change: "dn: CN=dsx00004,\(Self.people)\nchangetype: delete\n", leaver: "dsx00004@example.test")
+    }
+
+    /// The daemon polling AD every 0.5 s: once its first full run invited the ten, `change` is made in AD and the
+    /// `leaver` (only that account) is deactivated within a few polling intervals, with no second full run.
+    static func offboardsThroughTheFeed(folder: String, config: String, sandbox: SandboxProcess, feedLine: String,
+                                        change: String, leaver: String) async throws {
         let daemon = try DaemonProcess(config: config, folder: folder)
         @Sendable func users() throws -> [String: JSONValue] { try Self.users(sandbox) }
-        #expect(await DaemonProcess.until(seconds: 60) { daemon.text.contains("polling DirSync") }, "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 60) { daemon.text.contains(feedLine) }, "\(daemon.text)")
         #expect(await DaemonProcess.until(seconds: 60) { try users().count == 11 }, "\(daemon.text)")
-        // A deletion leaves nothing for uSNChanged to find under the base; DirSync returns the deleted object.
-        let deletedAt = Date()
-        #expect(try Self.ldapModify("dn: CN=dsx00004,\(Self.people)\nchangetype: delete\n", folder: folder))
+        let changedAt = Date()
+        #expect(try Self.ldapModify(change, folder: folder))
         #expect(await DaemonProcess.until(seconds: 15) {
-            try users()["dsx00004@example.test"]?["user_metadata"]?["status"]?.string == "inactive"
+            try users()[leaver]?["user_metadata"]?["status"]?.string == "inactive"
         }, "\(daemon.text)")
-        let took = Date().timeIntervalSince(deletedAt)
-        #expect(took < 5, "offboarded in \(took) s with a 0.5 s DirSync poll")
+        let took = Date().timeIntervalSince(changedAt)
+        #expect(took < 5, "offboarded in \(took) s with a 0.5 s poll")
         #expect(daemon.text.components(separatedBy: "full reconcile").count - 1 == 1, "no second full run")
-        #expect(try users().values.filter { $0["user_metadata"]?["status"]?.string == "inactive" }.count == 1, "only the deleted one")
+        #expect(try users().values.filter { $0["user_metadata"]?["status"]?.string == "inactive" }.count == 1, "only the leaver")
         #expect(await daemon.terminate() == 0)
     }
 
