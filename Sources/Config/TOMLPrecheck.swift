@@ -7,7 +7,8 @@ enum TOMLPrecheck {
     static func badTableHeader(_ source: String) -> (line: Int, found: Character)? {
         // Unicode scalars, not Characters: a combining mark after "[" would fold into one Character with it.
         let chars = Array(source.unicodeScalars)
-        var i = 0, line = 1, depth = 0
+        var i = chars.first == "\u{FEFF}" ? 1 : 0  // a byte-order mark, which toml++ skips too
+        var line = 1, depth = 0
         var lineStart = true  // only whitespace seen since the last newline
         func isBare(_ c: Unicode.Scalar) -> Bool {
             c.isASCII && (("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-")

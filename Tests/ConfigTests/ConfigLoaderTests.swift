@@ -218,6 +218,7 @@ func parse(_ text: String, credentials: String? = nil) throws -> MixerSyncConfig
     @Test func headersInsideStringsAndArraysAreNotHeaders() throws {
         #expect(TOMLPrecheck.badTableHeader("a = \"\"\"\n[%not a header]\n\"\"\"\nb = [\n  [1, 2],\n  {x = 1},\n]\n# [%comment]\n[ok]\n[\"quoted\"]\n") == nil)
         #expect(TOMLPrecheck.badTableHeader("x = 1\n\n  [[%bad]]\n")?.line == 3)
+        #expect(TOMLPrecheck.badTableHeader("\u{FEFF}[\\bad]\n")?.line == 1, "after a byte-order mark")
     }
 
     @Test func directorySectionIsRequired() {
