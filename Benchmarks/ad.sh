@@ -16,15 +16,11 @@ RUNS=${2:-3}
 LEAVERS=${3:-20}
 POLL_MS=${4:-1000}
 
-bash scripts/setup >/dev/null
-echo "== release build"
-swift build -c release --product mixer-sync 2>&1 | tail -1
-swift build -c release --product mixerai-sandbox 2>&1 | tail -1
-BIN=$(swift build -c release --show-bin-path)
+source Benchmarks/lib.sh
+bench_release_build mixer-sync mixerai-sandbox
 
 source scripts/lib/slapd.sh
 source scripts/lib/samba.sh
-source Benchmarks/lib.sh
 WORK=$(mktemp -d /tmp/mixer-sync-ad-bench.XXXXXX)
 SANDBOX_PID=""
 DAEMON_PID=""

@@ -12,14 +12,10 @@ cd "$ROOT"
 USERS=${1:-100000}
 RUNS=${2:-3}
 
-bash scripts/setup >/dev/null
-echo "== release build"
-swift build -c release --product mixer-sync 2>&1 | tail -1
-swift build -c release --product mixerai-sandbox 2>&1 | tail -1
-BIN=$(swift build -c release --show-bin-path)
+source Benchmarks/lib.sh
+bench_release_build mixer-sync mixerai-sandbox
 
 source scripts/lib/slapd.sh
-source Benchmarks/lib.sh
 WORK=$(mktemp -d /tmp/mixer-sync-e2e-bench.XXXXXX)
 SANDBOX_PID=""
 trap '[ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null; slapd_stop "$WORK/slapd"; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT INT TERM

@@ -11,13 +11,11 @@ cd "$ROOT"
 USERS=${1:-100000}
 RUNS=${2:-5}
 
-bash scripts/setup >/dev/null
-echo "== release build"
-swift build -c release --product mixer-sync 2>&1 | tail -1
-BIN="$(swift build -c release --show-bin-path)/mixer-sync"
+source Benchmarks/lib.sh
+bench_release_build mixer-sync
+MIXER_SYNC="$BIN/mixer-sync"
 
 source scripts/lib/slapd.sh
-source Benchmarks/lib.sh
 WORK=$(mktemp -d /tmp/mixer-sync-bench.XXXXXX)
 trap 'slapd_stop "$WORK/slapd"; rm -rf "$WORK"' EXIT INT TERM
 
@@ -35,7 +33,7 @@ chmod 600 "$WORK/bind-password"
 bench_directory_config "$PORT" > "$WORK/mixer-sync.toml"
 
 # The ldapsearch side runs exactly the searches mixer-sync reports it made.
-bench_ldapsearch_script "$BIN" "$WORK/mixer-sync.toml" "$WORK/ldapsearch.sh"
+bench_ldapsearch_script "$MIXER_SYNC" "$WORK/mixer-sync.toml" "$WORK/ldapsearch.sh"
 
 measure() {  # label, command... ; appends "wall cpu rss_kib" to $WORK/label.txt
   local label=$1; shift
@@ -44,10 +42,10 @@ measure() {  # label, command... ; appends "wall cpu rss_kib" to $WORK/label.txt
 }
 
 echo "== one warm-up run each (not counted), then $RUNS runs each, alternating"
-"$BIN" test-query --json --config "$WORK/mixer-sync.toml" > /dev/null
+"$MIXER_SYNC" test-query --json --config "$WORK/mixer-sync.toml" > /dev/null
 bash "$WORK/ldapsearch.sh"
 for i in $(seq 1 "$RUNS"); do
-  measure mixer-sync "$BIN" test-query --json --config "$WORK/mixer-sync.toml"
+  measure mixer-sync "$MIXER_SYNC" test-query --json --config "$WORK/mixer-sync.toml"
   measure ldapsearch bash "$WORK/ldapsearch.sh"
 done
 

@@ -1,5 +1,15 @@
 # Helpers the benchmark scripts share (sourced).
 
+# bench_release_build PRODUCT...: installs what is missing (scripts/setup), builds the products in release and
+# sets BIN to the folder that holds them.
+bench_release_build() {
+  bash scripts/setup >/dev/null
+  echo "== release build"
+  local product
+  for product in "$@"; do swift build -c release --product "$product" 2>&1 | tail -1; done
+  BIN=$(swift build -c release --show-bin-path)
+}
+
 # bench_directory_config PORT: the [directory] part of a config for the generated directory on 127.0.0.1:PORT.
 bench_directory_config() {
   cat <<TOML

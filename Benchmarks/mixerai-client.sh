@@ -13,12 +13,8 @@ USERS=${2:-100000}
 LIMIT=20
 WINDOW=10
 
-bash scripts/setup >/dev/null
-echo "== release build"
-swift build -c release --product mixerai-sandbox 2>&1 | tail -1
-swift build -c release --product mixerai-bench 2>&1 | tail -1
-BIN=$(swift build -c release --show-bin-path)
 source Benchmarks/lib.sh
+bench_release_build mixerai-sandbox mixerai-bench
 WORK=$(mktemp -d /tmp/mixerai-bench.XXXXXX)
 PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT INT TERM

@@ -14,14 +14,10 @@ USERS=${1:-10000}
 LEAVERS=${2:-100}
 IDLE=${3:-60}
 
-bash scripts/setup >/dev/null
-echo "== release build"
-swift build -c release --product mixer-sync 2>&1 | tail -1
-swift build -c release --product mixerai-sandbox 2>&1 | tail -1
-BIN=$(swift build -c release --show-bin-path)
+source Benchmarks/lib.sh
+bench_release_build mixer-sync mixerai-sandbox
 
 source scripts/lib/slapd.sh
-source Benchmarks/lib.sh
 WORK=$(mktemp -d /tmp/mixer-sync-offboard-bench.XXXXXX)
 SANDBOX_PID=""
 DAEMON_PID=""
