@@ -69,7 +69,6 @@ struct Applier {
         attempted >= 10 && failed * 2 > attempted
     }
 
-
     /// One change, its outcome classified: applied; escrow (worth retrying); failed (the session or its rights).
     func attempt(_ change: Change) async -> Result {
         do {

@@ -300,3 +300,8 @@ final class FeedListener: @unchecked Sendable {
         }
     }
 }
+
+extension Duration {
+    /// The duration in seconds, fractions included (the polling feeds' intervals).
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -25,7 +25,8 @@ extension FeedListener {
         let filter = settings.feedScope.filter
         let connected = Gauge(label: "mixer_sync_change_feed_connected")
         var backoff = 0.5
-        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let seconds = interval.inSeconds
+        let attributes = dirSyncAttributes
         while !isStopped {
             do {
                 let store = try StateStore(directory: stateDirectory)
@@ -38,7 +39,7 @@ extension FeedListener {
                 var cookie = try store.feedCookie(scope: key)
                 let resumed = cookie != nil
                 do {
-                    cookie = try connection.dirSync(base: root, filter: filter, attributes: dirSyncAttributes, cookie: cookie,
+                    cookie = try connection.dirSync(base: root, filter: filter, attributes: attributes, cookie: cookie,
                                                     deadline: .now + settings.readDeadline).cookie
                 } catch let error as LDAPError where resumed && Self.refusesCookie(error) {
                     try store.saveFeedCookie(nil, scope: key, at: Date())
@@ -58,7 +59,7 @@ extension FeedListener {
                 while !isStopped {
                     pause(seconds: seconds)
                     if isStopped { break }
-                    let page = try connection.dirSync(base: root, filter: filter, attributes: dirSyncAttributes,
+                    let page = try connection.dirSync(base: root, filter: filter, attributes: attributes,
                                                       cookie: cookie, deadline: .now + settings.readDeadline)
                     let relevant = page.changed.filter { Self.concerns($0, scopes: scopes) }.count
                     if relevant > 0 {

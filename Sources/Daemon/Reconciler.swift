@@ -433,9 +433,10 @@ public struct Reconciler: Sendable {
         } catch {
             report.errors.append("cannot write the report: \(error)")
         }
-        if report.mode != Mode.dryRun.rawValue {
-            // The journal and the run list keep 180 days (the reports are the long-term record).
-            try? store?.pruneHistory(before: clock().addingTimeInterval(-180 * 86400))
+        if report.mode == Mode.apply.rawValue {
+            // The journal and the run list keep 180 days (the reports are the long-term record); full runs and
+            // `apply` prune, not every change-feed pass.
+            _ = try? store?.pruneHistory(before: clock().addingTimeInterval(-180 * 86400))
         }
         try? store?.recordRun(RunRecord(
             runId: report.runId, at: clock(), mode: report.mode, outcome: report.outcome, planHash: report.planHash,

@@ -17,7 +17,7 @@ extension FeedListener {
         let connected = Gauge(label: "mixer_sync_change_feed_connected")
         var backoff = 0.5
         var last: (usn: Int64, server: String)?
-        let milliseconds = Double(interval.components.seconds) * 1000 + Double(interval.components.attoseconds) / 1e15
+        let seconds = interval.inSeconds
         while !isStopped {
             do {
                 let options = try DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile)
@@ -25,7 +25,7 @@ extension FeedListener {
                 connected.record(1)
                 backoff = 0.5
                 logger.notice("change feed: polling uSNChanged", metadata: [
-                    "feed.server": "\(connection.url)", "feed.base": "\(base)", "feed.interval_ms": "\(Int(milliseconds))"])
+                    "feed.server": "\(connection.url)", "feed.base": "\(base)", "feed.interval_ms": "\(Int(seconds * 1000))"])
                 while !isStopped {
                     let now = try Self.rootUSN(connection, timeout: settings.timeout)
                     if let previous = last {
@@ -45,7 +45,7 @@ extension FeedListener {
                         inbox.post(events: 0, at: nil)  // the first figures: one pass catches what came before
                     }
                     last = now
-                    pause(seconds: milliseconds / 1000)
+                    pause(seconds: seconds)
                 }
             } catch {
                 if !lost("uSNChanged", error: error, backoff: &backoff) { return }

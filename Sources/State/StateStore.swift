@@ -72,10 +72,7 @@ public final class StateStore: Sendable {
         try db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO link (anchor, user_id, email, linked_at) VALUES (?, ?, ?, ?)",
                            arguments: [anchor, userId, email, at.timeIntervalSince1970])
-            if let grant {
-                try db.execute(sql: "INSERT OR REPLACE INTO pending_grant (user_id, state) VALUES (?, ?)",
-                               arguments: [userId, try Self.encode(grant)])
-            }
+            if let grant { try Self.putGrant(db, userId: userId, state: grant) }
         }
     }
 
@@ -128,10 +125,12 @@ public final class StateStore: Sendable {
     }
 
     public func setPendingGrant(userId: String, state: AccountState) throws {
-        try db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO pending_grant (user_id, state) VALUES (?, ?)",
-                           arguments: [userId, try Self.encode(state)])
-        }
+        try db.write { db in try Self.putGrant(db, userId: userId, state: state) }
+    }
+
+    private static func putGrant(_ db: Database, userId: String, state: AccountState) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO pending_grant (user_id, state) VALUES (?, ?)",
+                       arguments: [userId, try encode(state)])
     }
 
     /// The grants still needed: those of accounts that accepted their invite (`accepted`) are dropped, and deleted
