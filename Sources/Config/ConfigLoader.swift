@@ -134,6 +134,11 @@ public enum ConfigLoader {
         d.changeFeed = try t.oneOf("change_feed", DaemonSettings.ChangeFeed.allCases.map { ($0.rawValue, $0) }) ?? d.changeFeed
         d.metricsListen = try t.string("metrics_listen") ?? d.metricsListen
         d.usnPollInterval = try t.duration("usn_poll_interval") ?? d.usnPollInterval
+        d.feedSettle = try t.duration("feed_settle") ?? d.feedSettle
+        d.feedSettleCap = try t.duration("feed_settle_max") ?? d.feedSettleCap
+        if d.feedSettleCap < d.feedSettle {
+            throw t.error("feed_settle_max", "must be at least feed_settle")
+        }
         try t.finish()
         return d
     }

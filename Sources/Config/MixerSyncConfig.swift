@@ -37,6 +37,11 @@ public struct DaemonSettings: Sendable, Equatable {
     public var metricsListen: String
     /// Active Directory's fast path: how often `highestCommittedUSN` (or DirSync) is read (`usn_poll_interval`, default 2 s).
     public var usnPollInterval: Duration = .seconds(2)
+    /// The change feed judges a burst of events whole: after the feed has been quiet this long (`feed_settle`,
+    /// default 300 ms)…
+    public var feedSettle: Duration = .milliseconds(300)
+    /// …or once the burst has been gathered this long (`feed_settle_max`, default 2 s).
+    public var feedSettleCap: Duration = .seconds(2)
 }
 
 /// The whole configuration file, decoded and validated once, then passed down as plain values.

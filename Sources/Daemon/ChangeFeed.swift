@@ -17,12 +17,16 @@ public struct ChangeFeedService: Service {
     let drainer: QueueDrainer
     /// Where the feed asks for a whole reconcile when it loses its footing (the daemon's full-run loop).
     let requests: FullRunRequests
+    /// Shared with the drainer: while it is open, nothing the change feed queued is sent.
+    let burst: FeedBurst
     let logger: Logger
 
-    public init(holder: ConfigHolder, drainer: QueueDrainer, requests: FullRunRequests = FullRunRequests(), logger: Logger) {
+    public init(holder: ConfigHolder, drainer: QueueDrainer, requests: FullRunRequests = FullRunRequests(),
+                burst: FeedBurst, logger: Logger) {
         self.holder = holder
         self.drainer = drainer
         self.requests = requests
+        self.burst = burst
         self.logger = logger
     }
 
@@ -39,7 +43,7 @@ public struct ChangeFeedService: Service {
             Gauge(label: "mixer_sync_change_feed_connected").record(0)
             return try await gracefulShutdown()
         }
-        let inbox = FeedInbox()
+        let inbox = FeedInbox(burst: burst)
         let listener = FeedListener(settings: config.directory, stateDirectory: config.state.directory,
                                     mode: config.daemon.changeFeed, usnInterval: config.daemon.usnPollInterval,
                                     inbox: inbox, logger: logger)
@@ -55,16 +59,50 @@ public struct ChangeFeedService: Service {
         await listener.waitForExit(seconds: 3)
     }
 
-    /// Runs the fast path for every batch of events until the inbox closes.
+    /// How long the feed must be quiet before a burst is judged, and the longest a burst is gathered before a
+    /// pass judges what has arrived so far. A polling feed hears of changes once per interval: it must also see one
+    /// more interval go by without changes ("still moving" → wait one more interval).
+    static func settle(_ daemon: DaemonSettings) -> (quiet: Double, cap: Double) {
+        let quiet = daemon.feedSettle.inSeconds
+        let cap = max(daemon.feedSettleCap.inSeconds, quiet)
+        guard daemon.changeFeed == .usn || daemon.changeFeed == .dirsync else { return (quiet, cap) }
+        let interval = daemon.usnPollInterval.inSeconds
+        return (interval + max(quiet, 0.25), max(cap, 2 * interval + max(quiet, 0.25)))
+    }
+
+    /// Waits until the batch waiting has been quiet for `quiet` seconds, or `cap` seconds have passed since its
+    /// first event; returns how long the batch was gathered.
+    static func gather(_ inbox: FeedInbox, quiet: Double, cap: Double) async -> Double {
+        var first = FeedInbox.uptime
+        while let times = inbox.times {
+            first = times.first
+            let now = FeedInbox.uptime
+            let wait = min(quiet - (now - times.last), cap - (now - times.first))
+            if wait <= 0 || Task.isShuttingDownGracefully { break }
+            try? await Task.sleep(for: .milliseconds(Int64(max(1, wait * 1000))))
+        }
+        return max(0, FeedInbox.uptime - first)
+    }
+
+    /// Runs the fast path for every burst of events until the inbox closes. A burst is gathered until the feed has
+    /// been quiet for the settle time (or the cap is reached), then judged as one plan against the gates; while
+    /// it is gathered and judged the drainer sends nothing the feed queued (`FeedBurst`).
     func handle(_ inbox: FeedInbox) async {
+        let approvals = Task { await watchApprovals(inbox) }
+        defer { approvals.cancel() }
         for await _ in inbox.signals {
+            let (quiet, cap) = Self.settle(holder.config.daemon)
+            let gathered = await Self.gather(inbox, quiet: quiet, cap: cap)
             guard let batch = inbox.take() else { continue }
             if batch.fullRun {
                 // The feed cannot say what changed (another DC, a USN gone back, a refused DirSync cookie): a whole
                 // reconcile, grants included, rather than a restrict-only pass.
                 logger.notice("change feed: asking for a full run now")
                 requests.request()
-                if batch.events == 0 { continue }
+                if batch.events == 0 {
+                    await settled(inbox)
+                    continue
+                }
             }
             // Before the first full run has read MixerAI there is nothing to plan against: wait for it (its own
             // directory read may predate these events, so they are not dropped).
@@ -72,16 +110,63 @@ public struct ChangeFeedService: Service {
                 try? await Task.sleep(for: .milliseconds(50))
             }
             if Task.isShuttingDownGracefully { break }
+            if batch.firstSeen != nil {
+                Metrics.Timer(label: "mixer_sync_change_feed_settle_seconds").recordNanoseconds(Int64(gathered * 1e9))
+            }
             var reconciler = Reconciler(config: holder.config)
             reconciler.lockHeldByCaller = true
-            let result = await reconciler.restrict(seenAt: batch.firstSeen, drainer: drainer)
+            let result = await reconciler.restrict(seenAt: batch.firstSeen, drainer: drainer, burst: burst.members)
             MemoryTrim.release()
-            guard let outcome = result else { continue }
+            guard let outcome = result else {
+                // Nothing new to take away: what the burst queued was judged whole already.
+                await settled(inbox)
+                continue
+            }
             let r = outcome.report
+            switch outcome.exitCode {
+            case 3:
+                // Held: what earlier passes of this burst queued was withdrawn; an approval of this hash releases it.
+                burst.heldPlan = r.planHash
+                burst.forgetMembers()
+                await settled(inbox)
+            case 0:
+                burst.joined(runId: r.runId)
+                await settled(inbox)
+            default:
+                // The read (or the state) failed: nothing was judged. Try again shortly rather than leave what the
+                // burst queued waiting for an event that may never come.
+                if !burst.members.isEmpty {
+                    try? await Task.sleep(for: .seconds(1))
+                    inbox.post(events: 0, at: nil)
+                } else {
+                    await settled(inbox)
+                }
+            }
             logger.notice("change feed", metadata: [
                 "run.id": "\(r.runId)", "run.outcome": "\(r.outcome)", "feed.events": "\(batch.events)",
+                "feed.settle_ms": "\(Int(gathered * 1000))",
                 "run.changes": "\(r.changes.count)", "run.error": "\(r.errors.first ?? "")",
                 "run.report": "\(outcome.reportPaths.first ?? "")"])
+        }
+    }
+
+    /// A pass has judged everything heard before it: unless more arrived meanwhile (another pass of the same
+    /// burst comes next), the burst is closed and the drainer may send what it queued.
+    private func settled(_ inbox: FeedInbox) async {
+        if inbox.closeBurstIfQuiet() { await drainer.kick() }
+    }
+
+    /// A held fast-path plan is released by `approve HASH` (another process): once a second, look for the
+    /// approval and run a pass, which applies the plan if it is still exactly the approved one.
+    private func watchApprovals(_ inbox: FeedInbox) async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            guard let hash = burst.heldPlan,
+                  let store = try? StateStore(directory: holder.config.state.directory),
+                  (try? store.isApproved(planHash: hash)) == true else { continue }
+            burst.heldPlan = nil
+            logger.notice("change feed: a held plan was approved; judging it again", metadata: ["plan.hash": "\(hash)"])
+            inbox.post(events: 0, at: nil)
         }
     }
 }
@@ -94,25 +179,55 @@ final class FeedInbox: @unchecked Sendable {
         var events: Int
         /// The feed lost track of what changed: a full run is wanted, not only the fast path.
         var fullRun = false
+        /// Monotonic times (seconds of uptime) of the first and the last post of the batch.
+        var firstPost: Double
+        var lastPost: Double
     }
 
     private let lock = NSLock()
     private var pending: Batch?
     let signals: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
+    /// Opened by every post: the queue holds the feed's items until the burst has been judged whole.
+    let burst: FeedBurst
 
-    init() {
+    init(burst: FeedBurst = FeedBurst()) {
+        self.burst = burst
         (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    static var uptime: Double { ProcessInfo.processInfo.systemUptime }
+
     func post(events: Int, at: Date?, fullRun: Bool = false) {
+        let now = Self.uptime
         lock.lock()
-        if pending == nil { pending = Batch(firstSeen: nil, events: 0) }
+        burst.begin()
+        if pending == nil { pending = Batch(firstSeen: nil, events: 0, firstPost: now, lastPost: now) }
         if fullRun { pending!.fullRun = true }
         if let at { pending!.firstSeen = min(pending!.firstSeen ?? at, at) }
         pending!.events += events
+        pending!.lastPost = now
         lock.unlock()
         continuation.yield()
+    }
+
+    /// The first and last post of the batch waiting, if any.
+    var times: (first: Double, last: Double)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return pending.map { ($0.firstPost, $0.lastPost) }
+    }
+
+    /// Whether anything was heard since the last `take()`.
+    var hasPending: Bool { times != nil }
+
+    /// Closes the burst unless something was heard since the last `take()` (atomically with `post`).
+    func closeBurstIfQuiet() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard pending == nil else { return false }
+        burst.close()
+        return true
     }
 
     func take() -> Batch? {

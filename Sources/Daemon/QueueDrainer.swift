@@ -14,6 +14,8 @@ public actor QueueDrainer {
     let store: StateStore
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// The change feed's burst: while it is open, nothing the feed queued is sent (it is still being judged).
+    let burst: FeedBurst
 
     private var client: MixerAIClient?
     private var brandIdByName: [String: String] = [:]
@@ -32,8 +34,10 @@ public actor QueueDrainer {
     private var waiter: CheckedContinuation<Void, Never>?
     private var kicked = false
 
-    public init(store: StateStore, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: StateStore, logger: Logger, burst: FeedBurst = FeedBurst(),
+                clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
+        self.burst = burst
         self.logger = logger
         self.clock = clock
     }
@@ -110,7 +114,8 @@ public actor QueueDrainer {
             if let until = pausedUntil, until > now { await sleep(until: until); continue }
             let next: (item: QueueItem?, nextDue: Date?)
             do {
-                next = try store.nextQueued(now: now, maxUrgency: nonUrgentHeld ? .offboarding : .cleanup)
+                next = try store.nextQueued(now: now, maxUrgency: nonUrgentHeld ? .offboarding : .cleanup,
+                                            except: burst.isOpen ? .feed : nil)
             } catch {
                 logger.error("the write queue cannot be read", metadata: ["queue.error": "\(error)"])
                 await sleep(until: now.addingTimeInterval(5))

@@ -79,7 +79,8 @@ extension StateStore {
                     INSERT INTO queue (key, urgency, source, run_id, plan_hash, approved, kind, change, profile, seen_at,
                         enqueued_at, not_before)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-                    ON CONFLICT(key) DO UPDATE SET urgency = excluded.urgency, run_id = excluded.run_id,
+                    ON CONFLICT(key) DO UPDATE SET urgency = excluded.urgency, source = excluded.source,
+                        run_id = excluded.run_id,
                         plan_hash = excluded.plan_hash, approved = excluded.approved, kind = excluded.kind,
                         change = excluded.change, profile = COALESCE(excluded.profile, profile),
                         seen_at = COALESCE(seen_at, excluded.seen_at)
@@ -94,6 +95,24 @@ extension StateStore {
                     try db.execute(sql: "DELETE FROM queue WHERE key = ?", arguments: [key])
                 }
             }
+        }
+    }
+
+    /// Withdraws the change feed's items queued by these runs (a later pass of their burst was held, or no longer
+    /// plans them), all of them or only those with these keys.
+    @discardableResult
+    public func withdraw(runs: Set<String>, keys: Set<String>? = nil) throws -> Int {
+        guard !runs.isEmpty, keys?.isEmpty != true else { return 0 }
+        return try db.write { db in
+            let runMarks = Array(repeating: "?", count: runs.count).joined(separator: ", ")
+            var sql = "DELETE FROM queue WHERE source = 'feed' AND run_id IN (\(runMarks))"
+            var values: [String] = Array(runs)
+            if let keys {
+                sql += " AND key IN (" + Array(repeating: "?", count: keys.count).joined(separator: ", ") + ")"
+                values += Array(keys)
+            }
+            try db.execute(sql: sql, arguments: StatementArguments(values))
+            return db.changesCount
         }
     }
 
@@ -124,13 +143,15 @@ extension StateStore {
         }
     }
 
-    /// The first item that may be tried at `now` and is at most `maxUrgency`, and the earliest time a held-back
-    /// item becomes due.
-    public func nextQueued(now: Date, maxUrgency: Urgency = .cleanup) throws -> (item: QueueItem?, nextDue: Date?) {
+    /// The first item that may be tried at `now`, is at most `maxUrgency` and was not queued by `except`, and the
+    /// earliest time a held-back item becomes due.
+    public func nextQueued(now: Date, maxUrgency: Urgency = .cleanup,
+                           except: QueueItem.Source? = nil) throws -> (item: QueueItem?, nextDue: Date?) {
         try db.read { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT * FROM queue WHERE not_before <= ? AND urgency <= ? ORDER BY urgency, enqueued_at, id LIMIT 1
-                """, arguments: [now.timeIntervalSince1970, maxUrgency.rawValue])
+                SELECT * FROM queue WHERE not_before <= ? AND urgency <= ? AND source != ?
+                ORDER BY urgency, enqueued_at, id LIMIT 1
+                """, arguments: [now.timeIntervalSince1970, maxUrgency.rawValue, except?.rawValue ?? ""])
             let due = try Double.fetchOne(db, sql: "SELECT MIN(not_before) FROM queue WHERE not_before > ?",
                                           arguments: [now.timeIntervalSince1970])
             return (try row.map(Self.item), due.map { Date(timeIntervalSince1970: $0) })

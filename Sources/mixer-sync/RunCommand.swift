@@ -34,10 +34,14 @@ struct RunCommand: AsyncParsableCommand {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["mixer_sync_offboarding_latency_seconds"] =
             [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900].map { .milliseconds(Int64($0 * 1000)) }
+        factory.durationHistogramBuckets["mixer_sync_change_feed_settle_seconds"] =
+            [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5].map { .milliseconds(Int64($0 * 1000)) }
         MetricsSystem.bootstrap(factory)
         let drainer: QueueDrainer
+        // The change feed's burst: while it is being gathered and judged, the drainer sends nothing the feed queued.
+        let burst = FeedBurst()
         do {
-            drainer = QueueDrainer(store: try StateStore(directory: config.state.directory), logger: logger)
+            drainer = QueueDrainer(store: try StateStore(directory: config.state.directory), logger: logger, burst: burst)
         } catch {
             Terminal.error("cannot start: \(error)")
             throw ExitCode(1)
@@ -52,7 +56,8 @@ struct RunCommand: AsyncParsableCommand {
         let requests = FullRunRequests()
         var group = ServiceGroupConfiguration(services: [
             .init(service: DaemonService(holder: holder, drainer: drainer, requests: requests, notify: notify, logger: logger)),
-            .init(service: ChangeFeedService(holder: holder, drainer: drainer, requests: requests, logger: logger)),
+            .init(service: ChangeFeedService(holder: holder, drainer: drainer, requests: requests, burst: burst,
+                                                logger: logger)),
             .init(service: ReloadService(path: global.configPath, holder: holder, logger: logger)),
             .init(service: WatchdogService(notify: notify)),
             .init(service: metrics),
