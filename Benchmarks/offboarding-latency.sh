@@ -6,13 +6,19 @@
 # the sandbox receiving `POST /api/users/{id}/deactivate` (its request log, same clock). Prints p50 / p95 / max,
 # ending with `offboarding p95: N ms` (target ≤ 1000). Then the idle cost over 60 s once the queue is empty:
 # `idle: X.X% cpu, N MiB` (targets < 0.5 % and < 64 MiB).
-# usage: Benchmarks/offboarding-latency.sh [USERS=10000] [LEAVERS=100] [IDLE_SECONDS=60]
+# Before the leavers, with the default gates and an empty 24-hour window, BURSTS mass deletions of 121 linked people
+# (a third in one ldapdelete, a third as 121 ldapdeletes 10 ms apart, a third disabled by one ldapmodify), each
+# undone afterwards with the same entryUUIDs: every burst must end in one held plan of all 121 and no deactivation
+# may reach the sandbox: `burst held: N/N, leaked deactivations: 0`. The leavers then run under relaxed gates
+# (SIGHUP reloads the config), as one at a time is no mass change.
+# usage: Benchmarks/offboarding-latency.sh [USERS=10000] [LEAVERS=100] [IDLE_SECONDS=60] [BURSTS=21]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 USERS=${1:-10000}
 LEAVERS=${2:-100}
 IDLE=${3:-60}
+BURSTS=${4:-21}
 
 source Benchmarks/lib.sh
 bench_release_build mixer-sync mixerai-sandbox
@@ -53,8 +59,7 @@ TOML
 bench_mixerai_config "$SPORT"; cat <<TOML
 
 [policy]
-max_deactivations = 1000000
-max_deactivations_percent = 100
+# POLICY (the defaults while the bursts run)
 
 [state]
 directory = "$WORK/state"
@@ -80,6 +85,60 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 echo "invites being sent: $n so far"
+
+echo "== $BURSTS mass deletions of 121 people (default gates, empty 24-hour window)"
+python3 - "$USERS" "$BURSTS" "$PORT" "$WORK" "$SPORT" <<'PY'
+import json, subprocess, sys, time, urllib.request
+n, bursts, port, work, sport = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+uid = (lambda i: f"user{i:05d}") if n < 100000 else (lambda i: f"user{i:06d}")
+auth = ["-x", "-H", f"ldap://127.0.0.1:{port}", "-D", "cn=admin,dc=example,dc=com", "-y", f"{work}/admin-password"]
+people, staff = "ou=people,dc=example,dc=com", "cn=all-staff,ou=groups,dc=example,dc=com"
+victims = [uid(i) for i in range(n, 0, -1) if i % 10 != 0][:121]
+dns = [f"uid={v},{people}" for v in victims]
+saved = subprocess.run(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", *auth, "-b", people,
+                        "(|" + "".join(f"(uid={v})" for v in victims) + ")", "*", "entryUUID"],
+                       check=True, capture_output=True, text=True).stdout
+assert saved.count("entryUUID: ") == 121, "the victims' entries"
+def ldap(tool, ldif, *extra):
+    subprocess.run([tool, *extra, *auth], input=ldif.encode(), check=True, stdout=subprocess.DEVNULL)
+def deactivations():
+    rs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sport}/__sandbox/requests"))["requests"]
+    return sum(1 for r in rs if r["method"] == "POST" and r["path"].endswith("/deactivate") and r["status"] == 200)
+def held():
+    return sum(1 for l in open(f"{work}/daemon.log", errors="replace")
+               if "change feed" in l and "run.outcome=held" in l and "run.changes=121" in l)
+before, whole, started = deactivations(), 0, time.time()
+for b in range(bursts):
+    variant = b * 3 // bursts
+    seen = held()
+    if variant == 0:
+        subprocess.run(["ldapdelete", *auth, *dns], check=True)
+    elif variant == 1:
+        for dn in dns:
+            subprocess.run(["ldapdelete", *auth, dn], check=True)
+            time.sleep(0.01)
+    else:
+        ldap("ldapmodify", "\n\n".join(f"dn: {dn}\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated"
+                                         for dn in dns) + "\n")
+    deadline = time.time() + 60
+    while time.time() < deadline and held() <= seen:
+        time.sleep(0.05)
+    whole += held() > seen
+    # Undo it: the same people (entryUUID kept through the relax control), back in their group.
+    if variant == 2:
+        ldap("ldapmodify", "\n\n".join(f"dn: {dn}\nchangetype: modify\ndelete: employeeType" for dn in dns) + "\n")
+    else:
+        ldap("ldapadd", saved, "-e", "relax")
+        ldap("ldapmodify", f"dn: {staff}\nchangetype: modify\nadd: member\n" + "".join(f"member: {dn}\n" for dn in dns), "-c")
+    time.sleep(1.5)
+leaked = deactivations() - before
+print(f"{bursts} bursts in {time.time() - started:.0f} s")
+print(f"burst held: {whole}/{bursts}, leaked deactivations: {leaked}")
+PY
+# One leaver at a time is no mass change: the leavers run under relaxed deactivation gates.
+sed -i 's/^# POLICY.*/max_deactivations = 1000000\nmax_deactivations_percent = 100/' "$WORK/mixer-sync.toml"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 1 100); do grep -q "configuration reloaded" "$WORK/daemon.log" && break; sleep 0.1; done
 
 echo "== $LEAVERS leavers, one at a time"
 python3 - "$USERS" "$LEAVERS" "$PORT" "$WORK" <<'PY'

@@ -38,6 +38,14 @@ public struct DirectoryReader: Sendable {
                     attributes: [AttributeRequest(settings.attributes.anchor, binary: settings.attributes.anchorIsBinary)])))
             }
         }
+        if let disabled = settings.leavers.disabledFilter, let leaversBase = settings.leavers.leaversBase {
+            // An entry under leavers_base may be disabled too: every piece of evidence is listed, not the first.
+            let filter = LDAPFilter.and([LDAPFilter.or(settings.users.map { LDAPFilter.normalized($0.filter) }),
+                                         LDAPFilter.normalized(disabled)])
+            searches.append(("disabled:leavers_base", SearchRequest(
+                base: leaversBase, scope: .sub, filter: filter,
+                attributes: [AttributeRequest(settings.attributes.anchor, binary: settings.attributes.anchorIsBinary)])))
+        }
         for rule in rules {
             searches.append((rule.name, SearchRequest(base: rule.base, scope: rule.scope,
                                                       filter: LDAPFilter.normalized(rule.filter),

@@ -12,17 +12,38 @@ extension MixerAIClient {
         public var routeAdmin: Bool
     }
 
-    /// `GET /api/me`: the health and permission check at start. Throws `.permission` naming what is missing.
+    /// The health and permission check at start, from what MixerAI really answers (docs/mixerai-fidelity.md).
+    /// The `{id}` routes' admin is `user_metadata.role`, which `GET /api/me` returns. The app admin (app_metadata,
+    /// needed to list and invite) is never in `/api/me` (`src/app/api/me/route.ts`): it is proved by the list route,
+    /// which answers an app admin and refuses anyone else with 403, and by the caller's own row of that list, whose
+    /// `global_role` is derived from app_metadata. Throws `.permission` naming what is missing.
     public func me() async throws -> Me {
         let response = try await call("GET", "/api/me")
         guard response.status == 200, let user = Self.object(response.body)?["user"] as? [String: Any],
               let id = user["id"] as? String else { throw refused(response, "GET", "/api/me") }
-        let app = user["app_metadata"] as? [String: Any] ?? [:]
         let meta = user["user_metadata"] as? [String: Any] ?? [:]
-        let me = Me(id: id, email: user["email"] as? String ?? "", appAdmin: AdminRole.fromAppMetadata(app) == "admin",
-                    routeAdmin: meta["role"] as? String == "admin")
+        let email = user["email"] as? String ?? ""
+        let listPath = "/api/users?page=1&pageSize=100&includeInactive=true"
+        let list = try await call("GET", listPath)
+        let appAdmin: Bool
+        switch list.status {
+        case 200:
+            // The list answered: MixerAI took the caller for an app admin. Its own row, when on this first page,
+            // must say so too.
+            guard let page = Self.decodePage(list.body) else {
+                throw MixerAIError.malformed("the user list page 1 does not decode")
+            }
+            appAdmin = page.first { $0.id == id }.map { $0.globalRole?.lowercased() == "admin" } ?? true
+        case 403:
+            appAdmin = false
+        default:
+            throw refused(list, "GET", listPath)
+        }
+        let me = Me(id: id, email: email, appAdmin: appAdmin, routeAdmin: meta["role"] as? String == "admin")
         var missing: [String] = []
-        if !me.appAdmin { missing.append("app_metadata.global_role = 'admin' (needed to list and invite)") }
+        if !me.appAdmin {
+            missing.append("app_metadata.global_role = 'admin' (MixerAI's user list refused it; needed to list and invite)")
+        }
         if !me.routeAdmin { missing.append("user_metadata.role = 'admin' (needed to update, deactivate and delete)") }
         if !missing.isEmpty {
             throw MixerAIError.permission("the service account \(me.email) lacks " + missing.joined(separator: " and "))

@@ -44,6 +44,28 @@ public struct RunReport: Codable, Sendable, Equatable {
             case statusReason = "status_reason", urgency, writes
         }
 
+        enum ExtraKeys: String, CodingKey { case reasons }
+
+        /// Every field is written, `null` when unknown (an invite's `mixer_user_id`): a report is a contract, and
+        /// a script should never have to tell an absent key from an empty one. `reasons` repeats `reason`.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(email, forKey: .email)
+            try c.encode(anchor, forKey: .anchor)
+            try c.encode(dn, forKey: .dn)
+            try c.encode(mixerUserId, forKey: .mixerUserId)
+            try c.encode(from, forKey: .from)
+            try c.encode(to, forKey: .to)
+            try c.encode(reason, forKey: .reason)
+            try c.encode(status, forKey: .status)
+            try c.encode(statusReason, forKey: .statusReason)
+            try c.encode(urgency, forKey: .urgency)
+            try c.encode(writes, forKey: .writes)
+            var extra = encoder.container(keyedBy: ExtraKeys.self)
+            try extra.encode(reason, forKey: .reasons)
+        }
+
         public init(_ c: Change, status: String = "planned", statusReason: String? = nil) {
             kind = c.kind.rawValue; email = c.email; anchor = c.anchor; dn = c.dn; mixerUserId = c.mixerUserId
             from = c.from; to = c.to; reason = c.reasons; self.status = status; self.statusReason = statusReason
@@ -65,6 +87,15 @@ public struct RunReport: Codable, Sendable, Equatable {
         public var newEmail: String?
         public var reason: String
         enum CodingKeys: String, CodingKey { case kind, email, newEmail = "new_email", reason }
+
+        /// `email` is always written (null when the action has none); `new_email` only for an email change.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(email, forKey: .email)
+            try c.encodeIfPresent(newEmail, forKey: .newEmail)
+            try c.encode(reason, forKey: .reason)
+        }
     }
 
     public struct Problem: Codable, Sendable, Equatable {
@@ -143,6 +174,35 @@ public struct RunReport: Codable, Sendable, Equatable {
         counts["conflicts"] = conflicts.count
         counts["manual_actions"] = manualActions.count
         self.counts = counts
+    }
+
+    /// Every top-level field is written, `null` where a run could not compute it (a failed read has no
+    /// `plan_hash` and no `audit`): never absent (docs/report.schema.json).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(runId, forKey: .runId)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(outcome, forKey: .outcome)
+        try c.encode(planHash, forKey: .planHash)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+        try c.encode(snapshot, forKey: .snapshot)
+        try c.encode(mixerai, forKey: .mixerai)
+        try c.encode(gates, forKey: .gates)
+        try c.encode(approvedBy, forKey: .approvedBy)
+        try c.encode(pendingOffboard, forKey: .pendingOffboard)
+        try c.encode(changes, forKey: .changes)
+        try c.encode(conflicts, forKey: .conflicts)
+        try c.encode(manualActions, forKey: .manualActions)
+        try c.encode(problems, forKey: .problems)
+        try c.encode(audit, forKey: .audit)
+        try c.encode(counts, forKey: .counts)
+        try c.encode(queue, forKey: .queue)
+        try c.encode(timings, forKey: .timings)
+        try c.encode(errors, forKey: .errors)
+        try c.encode(warnings, forKey: .warnings)
+        try c.encode(planFile, forKey: .planFile)
     }
 
     public var held: Bool { gates.contains { $0.verdict == .hold } && approvedBy == nil }

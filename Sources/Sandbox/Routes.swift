@@ -154,15 +154,26 @@ extension SandboxStore {
                            "hasNextPage": .bool(page < totalPages), "hasPreviousPage": .bool(page > 1)]])
     }
 
+    /// `GET /api/me` (`src/app/api/me/route.ts`, `withRouteAuth`: any signed-in user): the auth user's id, email and
+    /// user_metadata, the profile's four fields (avatar falling back to dicebear's avataaars by id), and the brand
+    /// permissions with their brand (id, name, master_claim_brand_id). Never app_metadata.
     func me(_ caller: SandboxUser) -> SandboxResponse {
-        Answer.ok(["user": ["id": .string(caller.id), "email": .string(caller.email),
-                            "full_name": caller.profile?.fullName.json ?? .null,
-                            "job_title": caller.profile?.jobTitle.json ?? .null,
-                            "company": caller.profile?.company.json ?? .null,
-                            "avatar_url": caller.profile?.avatarURL.json ?? .null,
-                            "user_metadata": .object(caller.userMetadata), "app_metadata": .object(caller.appMetadata),
-                            "brand_permissions": .array(permissions(of: caller.id).map {
-                                ["brand_id": .string($0.brandId), "role": .string($0.role)]
-                            })]])
+        var user: [String: JSONValue] = [
+            "id": .string(caller.id), "email": .string(caller.email), "user_metadata": .object(caller.userMetadata),
+            "brand_permissions": .array(permissions(of: caller.id).map {
+                ["brand_id": .string($0.brandId), "role": .string($0.role),
+                 "brand": state.brand(id: $0.brandId).map {
+                     ["id": .string($0.id), "name": .string($0.name), "master_claim_brand_id": .null]
+                 } ?? .null]
+            }),
+            "avatar_url": .string(caller.profile?.avatarURL ?? "https://api.dicebear.com/7.x/avataaars/svg?seed=\(caller.id)"),
+        ]
+        // Without a profile row the three fields are `undefined`, which JSON leaves out.
+        if let profile = caller.profile {
+            user["full_name"] = profile.fullName.json
+            user["job_title"] = profile.jobTitle.json
+            user["company"] = profile.company.json
+        }
+        return Answer.ok(["user": .object(user)])
     }
 }

@@ -11,6 +11,8 @@ struct MixerSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixer-sync",
         abstract: "Keep MixerAI's users and roles in line with the company's LDAP directory.",
+        usage: "mixer-sync [--config FILE] <command> [options]",
+        discussion: "--config FILE (or $MIXER_SYNC_CONFIG; default /etc/mixer-sync/mixer-sync.toml) may stand before the command or after it.",
         version: VersionText.full,
         subcommands: [PlanCommand.self, ApplyCommand.self, RunCommand.self, ApproveCommand.self, ExplainCommand.self, StatusCommand.self,
                       TestQuery.self, CheckConfig.self, CheckMixerAI.self]
@@ -21,7 +23,29 @@ struct MixerSync: AsyncParsableCommand {
         CurlGlobal.initialize()
         // Logs go to stderr, one line each (journald keeps them under the unit).
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        await main(arguments())
+        await main(configFirst(arguments()))
+    }
+
+    /// `mixer-sync [--config FILE] <command>` as the README and the man page say: a `--config` given before the
+    /// command is moved after it, where the command's own option parser reads it (ArgumentParser reads options
+    /// only within the command that declares them). After the command it is read as it is.
+    static func configFirst(_ arguments: [String]) -> [String] {
+        let commands = Set(configuration.subcommands.map { $0._commandName })
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count, !commands.contains(arguments[index]) {
+            if arguments[index] == "--config", index + 1 < arguments.count {
+                leading += arguments[index...index + 1]
+                index += 2
+            } else if arguments[index].hasPrefix("--config=") {
+                leading.append(arguments[index])
+                index += 1
+            } else {
+                return arguments  // something else first (--help, --version, a mistake): ArgumentParser answers it
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        return [arguments[index]] + leading + arguments[(index + 1)...]
     }
 
     /// The arguments after the program name. Swift's runtime captures argv when the process starts; under an

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Daemon
 import Foundation
 
@@ -15,7 +16,7 @@ struct PlanCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        let config = try global.load()
+        let config = try RunSummary.load(global, mode: "dry-run")
         var reconciler = Reconciler(config: config)
         reconciler.log = Terminal.progress
         reconciler.keepUntilExit = true
@@ -38,7 +39,7 @@ struct ApplyCommand: AsyncParsableCommand {
     var plan: String?
 
     func run() async throws {
-        let config = try global.load()
+        let config = try RunSummary.load(global, mode: "apply")
         var reconciler = Reconciler(config: config)
         reconciler.log = Terminal.progress
         reconciler.keepUntilExit = true
@@ -53,6 +54,17 @@ struct ApplyCommand: AsyncParsableCommand {
 
 /// What `plan` and `apply` print: one summary on stdout, the report's paths, and how to go on.
 enum RunSummary {
+    /// The configuration; when it cannot be loaded (the error is on stderr), the one-line outcome is still
+    /// printed on stdout: scripts read it whatever the exit code.
+    static func load(_ global: GlobalOptions, mode: String) throws -> MixerSyncConfig {
+        do {
+            return try global.load()
+        } catch {
+            Swift.print("\(mode): error · plan none")
+            throw error
+        }
+    }
+
     static func print(_ outcome: Reconciler.Outcome) {
         let r = outcome.report
         for item in r.pendingOffboard where r.mode == "apply" || r.held {

@@ -64,6 +64,48 @@ import Testing
         return folder + "/mixer-sync.toml"
     }
 
+    /// `mixer-sync [--config FILE] <command>`: the file is honoured before the command and after it, in both
+    /// spellings, for every command (a missing file named in the error proves which file was read).
+    @Test func configBeforeOrAfterTheCommandForEveryCommand() throws {
+        let missing = "/nonexistent-\(UUID().uuidString)/mixer-sync.toml"
+        let commands: [[String]] = [["plan"], ["apply"], ["run"], ["approve", "sha256:00"], ["explain", "a@example.com"],
+                                    ["status"], ["test-query"], ["check-config"], ["check-mixerai"]]
+        for command in commands {
+            for argv in [["--config", missing] + command, command + ["--config", missing], ["--config=\(missing)"] + command] {
+                let run = try Self.run(argv)
+                #expect(run.status == 1, "\(argv): \(run.stderr)")
+                #expect(run.stderr.contains(missing), "\(argv) did not read the named file: \(run.stderr)")
+                #expect(!run.stderr.contains("Unknown option"), "\(argv): \(run.stderr)")
+            }
+        }
+        let config = try Self.writeConfig()
+        let before = try Self.run(["--config", config, "check-config"])
+        let after = try Self.run(["check-config", "--config", config])
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.stdout == after.stdout && before.status == after.status)
+        let query = try Self.run(["--config", config, "test-query", "staff", "--json"])
+        #expect(query.status == 0 && query.json?["complete"] as? Bool == true, "\(query.stderr)")
+    }
+
+    /// interfaces.md: `leaver_evidence` lists every kind that applies — an entry under leavers_base that is also
+    /// disabled and locked shows all three, not only the first found.
+    @Test func aLeaverUnderTheLeaversBaseListsEveryPieceOfEvidence() async throws {
+        let w = try World(people: [.init("ev1")], groups: ["staff": ["ev1"]])
+        try w.ldap(w.entry(.init("ev2", extra: ["employeeType: terminated", "pwdAccountLockedTime: 000001010000Z"]),
+                           under: w.leavers), add: true)
+        try w.ldap(w.entry(.init("ev3", extra: ["employeeType: terminated"]), under: w.leavers), add: true)
+        let r = try await w.run("test-query", "--json", "--all")
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any])
+        let people = try #require(json["people"] as? [[String: Any]])
+        func evidence(_ uid: String) -> Set<String> {
+            Set(people.first { $0["email"] as? String == "\(uid)@e2e.example.com" }?["leaver_evidence"] as? [String] ?? [])
+        }
+        #expect(evidence("ev2") == ["leavers_base", "disabled_filter", "account_lock"])
+        #expect(evidence("ev3") == ["leavers_base", "disabled_filter"])
+        #expect(evidence("ev1").isEmpty)
+    }
+
     @Test func testQueryJSONHasTheContractFields() throws {
         let config = try Self.writeConfig()
         let run = try Self.run(["test-query", "--json", "--config", config])
@@ -74,7 +116,7 @@ import Testing
         #expect(json["entries"] as? Int == expected)
         #expect((json["pages"] as? Int ?? 0) >= 4)
         let searches = try #require(json["searches"] as? [String])
-        #expect(searches.count == 4)
+        #expect(searches.count == 5)
         #expect(searches.allSatisfy { $0.contains("ldapsearch -H") && $0.contains("-y ") && !$0.contains("mixer-sync-test-password") })
         let people = try #require(json["people"] as? [[String: Any]])
         #expect(people.count == 10)

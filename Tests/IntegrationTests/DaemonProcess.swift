@@ -1,5 +1,6 @@
 import Foundation
 import Sandbox
+import Testing
 import TestSupport
 
 /// `mixer-sync run` for a world, as a child process logging to a file in the world's folder.
@@ -38,6 +39,11 @@ final class DaemonProcess: @unchecked Sendable {
     func terminate(seconds: Double = 10) async -> Int32? {
         kill(pid, SIGTERM)
         guard await Self.until(seconds: seconds, { !self.process.isRunning }) else { return nil }
+        // Every report the daemon wrote (full runs, change-feed passes) keeps the report contract.
+        var none: Set<String> = []
+        let reports = (log as NSString).deletingLastPathComponent + "/reports"
+        let violations = (try? World.reportViolations(folder: reports, validated: &none)) ?? ["docs/report.schema.json unreadable"]
+        #expect(violations.isEmpty, "reports that break docs/report.schema.json:\n\(violations.joined(separator: "\n"))")
         return process.terminationStatus
     }
 

@@ -187,7 +187,29 @@ final class World: @unchecked Sendable {
             log.write(Data("$ mixer-sync \(argv.joined(separator: " "))\n\(r.stdout)\(r.stderr)".utf8))
             try? log.close()
         }
+        let violations = try Self.reportViolations(folder: folder + "/reports", validated: &validated)
+        #expect(violations.isEmpty, "reports that break docs/report.schema.json:\n\(violations.joined(separator: "\n"))")
         return Result(status: r.status, stdout: r.stdout, stderr: r.stderr, report: report)
+    }
+
+    /// Report files already checked against the schema.
+    private var validated: Set<String> = []
+
+    /// Checks every report in `folder` not checked yet against docs/report.schema.json: the violations, as
+    /// "file: path: problem".
+    static func reportViolations(folder: String, validated: inout Set<String>) throws -> [String] {
+        let schema = try JSONSchema.report()
+        var out: [String] = []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names.sorted() where name.hasSuffix(".json") && name != "latest.json" && !validated.contains(name) {
+            validated.insert(name)
+            guard let data = FileManager.default.contents(atPath: folder + "/" + name), let json = JSONValue.parse(data) else {
+                out.append("\(name): not JSON")
+                continue
+            }
+            out += schema.violations(json).map { "\(name): \($0)" }
+        }
+        return out
     }
 
     /// Starts `mixer-sync COMMAND --config …` without waiting (a test kills it), its output discarded.

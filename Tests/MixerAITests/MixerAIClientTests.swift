@@ -53,6 +53,26 @@ func requests(_ sandbox: SandboxProcess) throws -> [JSONValue] {
         }
     }
 
+    @Test func meProvesTheAppAdminThroughTheListNotThroughApiMe() async throws {
+        let sandbox = try SandboxProcess()
+        defer { sandbox.stop() }
+        // The real service account: /api/me shows no app_metadata, yet the check passes (the list answers it).
+        let me = try await makeClient(sandbox).me()
+        #expect(me.appAdmin && me.routeAdmin)
+        let log = try requests(sandbox)
+        #expect(log.contains { $0["path"] == "/api/users" && $0["status"]?.int == 200 }, "the app admin proved by the list")
+        // user_metadata says admin, app_metadata does not: the list refuses it, and the error names app_metadata.
+        _ = try sandbox.hook("POST", "users", ["email": "route-admin-only@example.com", "password": "route-admin-password",
+                                               "full_name": "Route Admin", "role": "admin", "global_role": "editor"])
+        do {
+            _ = try await makeClient(sandbox, email: "route-admin-only@example.com", password: "route-admin-password").me()
+            Issue.record("an account MixerAI's list refuses passed the check")
+        } catch let MixerAIError.permission(message) {
+            #expect(message.contains("app_metadata.global_role"), "\(message)")
+            #expect(!message.contains("user_metadata.role"), "\(message)")
+        }
+    }
+
     @Test func aWrongPasswordIsAClearErrorWithoutRetries() async throws {
         let sandbox = try SandboxProcess()
         defer { sandbox.stop() }

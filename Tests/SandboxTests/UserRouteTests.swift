@@ -194,7 +194,7 @@ import TestSupport
         #expect(brands.json?["pagination"]?["total"]?.int == 3)
         let me = try client.send("GET", "/api/me")
         #expect(me.json?["user"]?["user_metadata"]?["role"] == "admin")
-        #expect(me.json?["user"]?["app_metadata"]?["global_role"] == "admin")
+        #expect(me.json?["user"]?["app_metadata"] == nil, "/api/me never returns app_metadata (src/app/api/me/route.ts)")
         #expect(me.header("x-ratelimit-limit") == "600", "/api/me is in the api bucket")
     }
 }
