@@ -115,11 +115,17 @@ public struct ChangeFeedService: Service {
             }
             var reconciler = Reconciler(config: holder.config)
             reconciler.lockHeldByCaller = true
+            let passStarted = FeedInbox.uptime
             let result = await reconciler.restrict(seenAt: batch.firstSeen, drainer: drainer, burst: burst.members)
             MemoryTrim.release()
+            // A read made while a change was still being written may see part of it before its events arrive (the
+            // feed delivers them late under load): what a pass queued goes only after the feed stayed quiet for
+            // the settle time (or as long as the pass took, if longer) after it. An event meanwhile means
+            // another pass of the same burst, which judges everything again first.
+            let confirm = min(cap, max(quiet, FeedInbox.uptime - passStarted))
             guard let outcome = result else {
                 // Nothing new to take away: what the burst queued was judged whole already.
-                await settled(inbox)
+                await settled(inbox, confirming: burst.members.isEmpty ? 0 : confirm)
                 continue
             }
             let r = outcome.report
@@ -131,7 +137,7 @@ public struct ChangeFeedService: Service {
                 await settled(inbox)
             case 0:
                 burst.joined(runId: r.runId)
-                await settled(inbox)
+                await settled(inbox, confirming: confirm)
             default:
                 // The read (or the state) failed: nothing was judged. Try again shortly rather than leave what the
                 // burst queued waiting for an event that may never come.
@@ -152,7 +158,12 @@ public struct ChangeFeedService: Service {
 
     /// A pass has judged everything heard before it: unless more arrived meanwhile (another pass of the same
     /// burst comes next), the burst is closed and the drainer may send what it queued.
-    private func settled(_ inbox: FeedInbox) async {
+    private func settled(_ inbox: FeedInbox, confirming seconds: Double = 0) async {
+        var left = seconds
+        while left > 0 && !inbox.hasPending && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(Int64(min(left, 0.05) * 1000)))
+            left -= 0.05
+        }
         if inbox.closeBurstIfQuiet() { await drainer.kick() }
     }
 
