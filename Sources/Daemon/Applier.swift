@@ -63,7 +63,7 @@ struct Applier {
         return results
     }
 
-    /// The circuit breaker (reliability.md §2.2): once at least 10 changes were tried, more than half of them
+    /// The circuit breaker (docs/testing.md, Reliability): once at least 10 changes were tried, more than half of them
     /// failing means MixerAI is in trouble; the rest is not attempted this run.
     static func circuitOpen(attempted: Int, failed: Int) -> Bool {
         attempted >= 10 && failed * 2 > attempted

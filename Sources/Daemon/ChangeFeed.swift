@@ -7,7 +7,7 @@ import Metrics
 import ServiceLifecycle
 import State
 
-/// The directory's change feed (product.md §1): an RFC 4533 refreshAndPersist session on a thread of its own,
+/// The directory's change feed (docs/daemon.md, docs/change-feed.md): an RFC 4533 refreshAndPersist session on a thread of its own,
 /// resumed from its saved cookie after a restart or a lost connection. Every change it hears of — and every
 /// (re)connection, which may follow an outage — triggers the fast path (`Reconciler.restrict`), which reads the
 /// directory afresh and queues only what takes access away. Events that arrive while the fast path runs are

@@ -4,7 +4,7 @@ import Report
 import State
 
 extension Reconciler {
-    /// The change feed's fast path (product.md §1): after the directory said something changed, a fresh, complete
+    /// The change feed's fast path (docs/daemon.md): after the directory said something changed, a fresh, complete
     /// read is planned against MixerAI as the daemon last saw it, and only the changes that take access away
     /// (offboardings, pure demotions) are queued — through the same gates, with the queued and recent
     /// deactivations counted in the rolling window. Grants wait for the next full run. A failed or partial read

@@ -8,13 +8,13 @@ import Report
 import Secrets
 import State
 
-/// One reconcile run end to end (product.md §2–§4): read the directory and MixerAI, resolve unfinished intents,
+/// One reconcile run end to end (docs/reconciling.md): read the directory and MixerAI, resolve unfinished intents,
 /// plan, judge the gates, then either write the plan (dry run) or apply it within the write budget; a report for
 /// every run. The edges act; every decision is the pure core's.
 public struct Reconciler: Sendable {
     public enum Mode: String, Sendable { case dryRun = "dry-run", apply, changeFeed = "change-feed" }
 
-    /// What a run produced: its report, where the report went, and the command's exit code (interfaces.md).
+    /// What a run produced: its report, where the report went, and the command's exit code (docs/commands.md).
     public struct Outcome: Sendable {
         public var report: RunReport
         public var exitCode: Int32

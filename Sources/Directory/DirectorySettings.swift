@@ -7,7 +7,7 @@ public enum DirectoryFlavor: String, Sendable, CaseIterable {
     case ds389 = "389ds"
 }
 
-/// Which directory attribute holds each piece of a person (interfaces.md `[directory.attributes]`).
+/// Which directory attribute holds each piece of a person (docs/configuration.md, `[directory.attributes]`).
 public struct AttributeMap: Sendable, Equatable {
     public var anchor: String
     public var email: String

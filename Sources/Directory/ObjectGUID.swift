@@ -1,5 +1,5 @@
 /// Active Directory's objectGUID: 16 bytes, the first three fields little-endian, shown in the
-/// canonical lowercase 8-4-4-4-12 form (interfaces.md decision 13).
+/// canonical lowercase 8-4-4-4-12 form (docs/directory.md: anchors).
 public enum ObjectGUID {
     public static func canonical(_ bytes: [UInt8]) -> String? {
         guard bytes.count == 16 else { return nil }

@@ -7,7 +7,7 @@ public struct LDAPError: Error, Sendable, Equatable, CustomStringConvertible {
         case initialize, connect, setOption = "set-option", startTLS = "start-tls", bind, search, parse
     }
 
-    /// How a caller should treat the failure (reliability.md §2.1).
+    /// How a caller should treat the failure (docs/testing.md, Reliability).
     public enum Kind: String, Sendable {
         /// The server answered but not with everything: size/time/admin limit, referral, continuation reference.
         case partial

@@ -11,7 +11,7 @@ public struct Account: Sendable, Equatable {
     /// The global role the API reads and writes (`user_metadata.role`, the list's `role`), nil when unknown.
     public var globalRole: Role?
     /// `app_metadata` says admin (the list's `global_role`): set at invite completion, never changed by the API
-    /// (mixerai-api.md H2), so mixer-sync can neither grant nor remove it; a mismatch is a manual action.
+    /// (docs/mixerai-client.md: the two admin notions), so mixer-sync can neither grant nor remove it; a mismatch is a manual action.
     public var appAdmin: Bool
     /// Brand id → role.
     public var brands: [String: Role]

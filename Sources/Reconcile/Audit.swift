@@ -9,7 +9,7 @@ public struct Audit: Sendable, Equatable, Codable {
     public var inactiveOverDays: [String]
     /// Managed accounts whose roles or brands differ from what the directory says (this plan corrects them).
     public var roleDrift: [String]
-    /// What MixerAI's deactivation leaves in place (mixerai-api.md): said plainly in every report.
+    /// What MixerAI's deactivation leaves in place (README: what MixerAI does and does not revoke): said plainly in every report.
     public var deactivationDoesNotRevoke: [String]
 
     public static let notRevoked = [

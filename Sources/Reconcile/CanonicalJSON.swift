@@ -72,7 +72,7 @@ extension AccountState {
     }
 }
 
-/// `plan_hash` (interfaces.md decision 8): `sha256:` over the canonical JSON of the change list — kind, anchor,
+/// `plan_hash` (docs/reconciling.md): `sha256:` over the canonical JSON of the change list — kind, anchor,
 /// mixer_user_id, from, to — sorted by kind then anchor. Nothing else (no run id, time or path) goes in.
 public enum PlanHash {
     public static func of(_ changes: [Change]) -> String {

@@ -12,7 +12,7 @@ public struct GateVerdict: Sendable, Equatable, Codable {
     }
 }
 
-/// The figures the gates judge (interfaces.md decision 9 fixes their bases).
+/// The figures the gates judge (docs/reconciling.md fixes their bases).
 public struct GateInput: Sendable, Equatable {
     /// Why the read is not complete (nil for a complete read).
     public var incompleteRead: String?

@@ -1,4 +1,4 @@
-/// Why the directory says a person has left (interfaces.md: `leaver_evidence`).
+/// Why the directory says a person has left (docs/directory.md: `leaver_evidence`).
 public enum LeaverEvidence: String, Sendable, Codable, Comparable, CaseIterable {
     /// The entry matches the configured `disabled_filter`.
     case disabledFilter = "disabled_filter"

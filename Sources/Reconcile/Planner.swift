@@ -78,7 +78,7 @@ public struct Plan: Sendable, Equatable {
     }
 }
 
-/// `plan(...)`: the pure diff engine (product.md §2, interfaces.md decisions 1–7).
+/// `plan(...)`: the pure diff engine (docs/reconciling.md).
 public enum Planner {
     /// Role maps compared without hashing for the common sizes (none or one brand).
     static func sameRoles(_ x: [String: Role], _ y: [String: Role]) -> Bool {

@@ -1,4 +1,4 @@
-/// The roles a person should hold in MixerAI, derived from their groups (interfaces.md, decision 1).
+/// The roles a person should hold in MixerAI, derived from their groups (docs/reconciling.md: roles).
 public struct RoleResolution: Sendable, Equatable {
     /// The global role; nil means the person is not provisioned (no invite; an existing account is left as is).
     public var global: Role?

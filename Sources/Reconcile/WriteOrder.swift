@@ -1,4 +1,4 @@
-/// How urgent a change is when writes are scarce (product.md §3): offboarding first, then demotions, then
+/// How urgent a change is when writes are scarce (docs/reconciling.md): offboarding first, then demotions, then
 /// profile fixes, then invites and promotions; deletions of long-offboarded accounts last.
 public enum Urgency: Int, Sendable, Comparable, Codable {
     case offboarding = 0, demotion, profile, invite, promotion, cleanup

@@ -1,7 +1,7 @@
 import Foundation
 import Reconcile
 
-/// The report of one run, schema version 1 (interfaces.md; every field documented in the README). Written for
+/// The report of one run, schema version 1 (docs/report.schema.json; the fields in docs/reconciling.md). Written for
 /// every run, dry or real, as JSON for machines and Markdown / HTML for people.
 public struct RunReport: Codable, Sendable, Equatable {
     public struct Snapshot: Codable, Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The seed file: brands and users to start an empty sandbox with (documented in the README).
+/// The seed file: brands and users to start an empty sandbox with (documented in docs/sandbox.md).
 ///
 ///     {"brands": [{"id": "uuid (optional)", "name": "Brand A", "brand_color": "#…", "logo_url": "…"}],
 ///      "users": [{"id": "uuid (optional)", "email": "a@example.com", "password": "only for accounts that sign in",

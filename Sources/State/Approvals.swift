@@ -3,7 +3,7 @@ import GRDB
 import Reconcile
 
 /// Gate history and approvals: a held plan is recorded by its hash; `approve HASH` releases exactly that plan,
-/// once. Also the last good snapshot and the rolling 24-hour deactivation window (interfaces.md decision 9).
+/// once. Also the last good snapshot and the rolling 24-hour deactivation window (docs/reconciling.md).
 extension StateStore {
     public enum ApprovalResult: Equatable, Sendable {
         case approved

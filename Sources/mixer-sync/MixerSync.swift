@@ -26,7 +26,7 @@ struct MixerSync: AsyncParsableCommand {
         await main(configFirst(arguments()))
     }
 
-    /// `mixer-sync [--config FILE] <command>` as the README and the man page say: a `--config` given before the
+    /// `mixer-sync [--config FILE] <command>` as the README, docs/commands.md and the man page say: a `--config` given before the
     /// command is moved after it, where the command's own option parser reads it (ArgumentParser reads options
     /// only within the command that declares them). After the command it is read as it is.
     static func configFirst(_ arguments: [String]) -> [String] {

@@ -1,7 +1,7 @@
 import Foundation
 import Reconcile
 
-/// The `test-query` output: the JSON object of interfaces.md, and a text form for people.
+/// The `test-query` output: the JSON object of docs/commands.md, and a text form for people.
 struct TestQueryOutput: Encodable {
     struct PersonOutput: Encodable {
         var anchor: String
@@ -17,7 +17,7 @@ struct TestQueryOutput: Encodable {
             case anchor, dn, email, full_name, leaver, leaver_evidence, groups, rules
         }
 
-        /// `email` and `full_name` are always present, `null` when the entry has none (interfaces.md).
+        /// `email` and `full_name` are always present, `null` when the entry has none (docs/commands.md).
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(anchor, forKey: .anchor)

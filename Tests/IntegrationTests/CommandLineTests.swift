@@ -87,7 +87,7 @@ import Testing
         #expect(query.status == 0 && query.json?["complete"] as? Bool == true, "\(query.stderr)")
     }
 
-    /// interfaces.md: `leaver_evidence` lists every kind that applies — an entry under leavers_base that is also
+    /// docs/commands.md: `leaver_evidence` lists every kind that applies — an entry under leavers_base that is also
     /// disabled and locked shows all three, not only the first found.
     @Test func aLeaverUnderTheLeaversBaseListsEveryPieceOfEvidence() async throws {
         let w = try World(people: [.init("ev1")], groups: ["staff": ["ev1"]])

@@ -4,7 +4,7 @@ import Sandbox
 import Testing
 import TestSupport
 
-/// reliability.md §5, the rows no other suite covers, each end to end through the binary against the test slapd and
+/// The reliability matrix (docs/testing.md), the rows no other suite covers, each end to end through the binary against the test slapd and
 /// a sandbox, with a fault proxy, sandbox faults, crash points or libfaketime in between. Every test ends with an
 /// audit of the sandbox's request log (duplicate invites, deactivations outside the plan) recorded in the
 /// reliability ledger that `scripts/reliability` sums. The other rows are covered where they live (the table in

@@ -3,7 +3,7 @@ import Sandbox
 import Testing
 import TestSupport
 
-/// The report is a contract for every run (interfaces.md, docs/report.schema.json): dry, applied, held, and
+/// The report is a contract for every run (docs/report.schema.json): dry, applied, held, and
 /// failed — directory down, partial read — each carries every top-level field (`plan_hash` and `audit` included,
 /// null where a failed run could not compute them) and every change carries its nine fields. `plan` and `apply`
 /// print their one-line outcome on stdout whatever the exit code.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The reliability ledger: every test of reliability.md's matrix appends one JSON line to
+/// The reliability ledger: every test of the reliability matrix (docs/testing.md) appends one JSON line to
 /// `reliability.jsonl` (in `$MIXER_SYNC_RELIABILITY_OUT`, else `$MIXER_SYNC_TEST_DIR`) with its row and what it measured (duplicate invites, deactivations
 /// outside the plan, crash runs, canary hits). `scripts/reliability` sums it into its closing line; the tests
 /// themselves assert every figure.

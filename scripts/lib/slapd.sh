@@ -22,7 +22,7 @@ make_test_ca() {
     -out "$dir/server.pem" -days 3650 -extfile "$dir/server.ext" >/dev/null 2>&1
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/wrong-ca.key" -out "$dir/wrong-ca.pem" -days 3650 \
     -subj "/CN=some other CA" >/dev/null 2>&1
-  # Bad certificates for the reliability tests (reliability.md row 8): one signed by the CA that expired yesterday
+  # Bad certificates for the reliability tests (reliability row 8, docs/testing.md): one signed by the CA that expired yesterday
   # (issued three days ago through libfaketime), a self-signed one for the right host, and one signed by the CA
   # for another host.
   if command -v faketime >/dev/null; then
