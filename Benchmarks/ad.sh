@@ -149,7 +149,8 @@ for r in json.load(urllib.request.urlopen(f"http://127.0.0.1:{sport}/__sandbox/r
         e = email_by_id.get(p[3])
         if e in started and e not in received:
             received[e] = at(r["time"])
-lat = sorted((received[e] - started[e]) * 1000 for e in received)
+# A leaver never offboarded is a failure, not a missing sample: it counts as an infinite latency.
+lat = sorted((received[e] - started[e]) * 1000 if e in received else float("inf") for e in started)
 pct = lambda q: lat[min(len(lat) - 1, int(round(q / 100 * (len(lat) - 1))))]
 print(f"leavers: {len(started)}, deactivations received: {len(received)}; p50 {pct(50):.0f} ms, max {lat[-1]:.0f} ms")
 print(f"offboarding p95 (AD): {pct(95):.0f} ms, poll interval: {poll} ms")

@@ -203,7 +203,8 @@ for r in requests:
 first, last = min(started.values()), max(received.values() or [0])
 invites_during = sum(1 for r in requests if r["path"] == "/api/users/invite" and first <= at(r["time"]) <= last)
 missing = [e for e in started if e not in received]
-lat = sorted((received[e] - started[e]) * 1000 for e in received)
+# A leaver never offboarded is a failure, not a missing sample: it counts as an infinite latency.
+lat = sorted((received[e] - started[e]) * 1000 if e in received else float("inf") for e in started)
 def pct(p): return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
 print(f"leavers: {len(started)}, deactivations received: {len(received)}, missing: {len(missing)}; "
       f"invites sent meanwhile: {invites_during}; 429s: {sum(1 for r in requests if r['status'] == 429)}")
