@@ -139,6 +139,7 @@ public struct ChangeFeedService: Service {
                 burst.joined(runId: r.runId)
                 await settled(inbox, confirming: confirm)
             default:
+                Counter(label: "mixer_sync_change_feed_failures_total").increment()
                 // The read (or the state) failed: nothing was judged. Try again shortly rather than leave what the
                 // burst queued waiting for an event that may never come.
                 if !burst.members.isEmpty {

@@ -19,7 +19,12 @@ extension Reconciler {
         let started = clock()
         let runId = RunID.make(started)
         let store: StateStore
-        do { store = try StateStore(directory: config.state.directory) } catch { return nil }
+        do {
+            store = try StateStore(directory: config.state.directory)
+        } catch {
+            // Never "nothing to do" when the state cannot be read: an error, and the burst stays unreleased.
+            return finish(errorReport(runId, .changeFeed, started, "state: \(error)", snapshot: nil), store: nil, exit: 1)
+        }
         let snapshot: DirectorySnapshot
         do {
             snapshot = try await readDirectory()
