@@ -99,10 +99,10 @@ public struct ChangeFeedService: Service {
                 // reconcile, grants included, rather than a restrict-only pass.
                 logger.notice("change feed: asking for a full run now")
                 requests.request()
-                if batch.events == 0 {
+                if batch.events == 0 && burst.members.isEmpty {
                     await settled(inbox)
                     continue
-                }
+                }  // (a burst with queued changes is judged again first, below)
             }
             // Before the first full run has read MixerAI there is nothing to plan against: wait for it (its own
             // directory read may predate these events, so they are not dropped).
