@@ -38,10 +38,11 @@ public struct DirectoryReader: Sendable {
                     attributes: [AttributeRequest(settings.attributes.anchor, binary: settings.attributes.anchorIsBinary)])))
             }
         }
+        // The leavers base is read with every user rule's filter, OR-ed.
+        let anyUserRule = LDAPFilter.or(settings.users.map { LDAPFilter.normalized($0.filter) })
         if let disabled = settings.leavers.disabledFilter, let leaversBase = settings.leavers.leaversBase {
             // An entry under leavers_base may be disabled too: every piece of evidence is listed, not the first.
-            let filter = LDAPFilter.and([LDAPFilter.or(settings.users.map { LDAPFilter.normalized($0.filter) }),
-                                         LDAPFilter.normalized(disabled)])
+            let filter = LDAPFilter.and([anyUserRule, LDAPFilter.normalized(disabled)])
             searches.append(("disabled:leavers_base", SearchRequest(
                 base: leaversBase, scope: .sub, filter: filter,
                 attributes: [AttributeRequest(settings.attributes.anchor, binary: settings.attributes.anchorIsBinary)])))
@@ -52,8 +53,7 @@ public struct DirectoryReader: Sendable {
                                                       attributes: mapper.attributes)))
         }
         if let leaversBase = settings.leavers.leaversBase {
-            let filter = LDAPFilter.or(settings.users.map { LDAPFilter.normalized($0.filter) })
-            searches.append(("leavers_base", SearchRequest(base: leaversBase, scope: .sub, filter: filter,
+            searches.append(("leavers_base", SearchRequest(base: leaversBase, scope: .sub, filter: anyUserRule,
                                                            attributes: mapper.attributes)))
         }
         return searches

@@ -184,30 +184,3 @@ extension MixerAIClient {
         return try await listUsers().first { $0.email?.lowercased() == wanted }
     }
 }
-
-/// MixerAI's role derivation from app_metadata (`src/lib/auth/user-role.ts`).
-enum AdminRole {
-    static let synonyms: [String: String] = [
-        "admin": "admin", "platform_admin": "admin", "global_admin": "admin", "super_admin": "admin",
-        "superadmin": "admin", "org_admin": "admin", "editor": "editor", "viewer": "viewer",
-    ]
-
-    static func fromAppMetadata(_ app: [String: Any]) -> String? {
-        for key in ["global_role", "globalRole", "role", "intended_role", "intendedRole"] {
-            if let s = app[key] as? String, let r = normalize(s) { return r }
-        }
-        for key in ["roles", "global_roles"] {
-            for s in app[key] as? [String] ?? [] { if let r = normalize(s) { return r } }
-        }
-        return nil
-    }
-
-    static func normalize(_ s: String) -> String? {
-        let k = s.lowercased().replacingOccurrences(of: "-", with: "_")
-        if let r = synonyms[k] { return r }
-        if ["brand_admin", "content_editor", "content_admin", "power_user", "manager", "brand_manager", "reviewer",
-            "writer"].contains(k) { return "editor" }
-        if ["read_only", "read_only_user", "brand_viewer", "analyst"].contains(k) { return "viewer" }
-        return nil
-    }
-}

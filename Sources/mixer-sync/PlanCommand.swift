@@ -16,7 +16,7 @@ struct PlanCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        let config = try RunSummary.load(global, mode: "dry-run")
+        let config = try RunSummary.load(global, mode: .dryRun)
         var reconciler = Reconciler(config: config)
         reconciler.log = Terminal.progress
         reconciler.keepUntilExit = true
@@ -39,7 +39,7 @@ struct ApplyCommand: AsyncParsableCommand {
     var plan: String?
 
     func run() async throws {
-        let config = try RunSummary.load(global, mode: "apply")
+        let config = try RunSummary.load(global, mode: .apply)
         var reconciler = Reconciler(config: config)
         reconciler.log = Terminal.progress
         reconciler.keepUntilExit = true
@@ -56,11 +56,11 @@ struct ApplyCommand: AsyncParsableCommand {
 enum RunSummary {
     /// The configuration; when it cannot be loaded (the error is on stderr), the one-line outcome is still
     /// printed on stdout: scripts read it whatever the exit code.
-    static func load(_ global: GlobalOptions, mode: String) throws -> MixerSyncConfig {
+    static func load(_ global: GlobalOptions, mode: Reconciler.Mode) throws -> MixerSyncConfig {
         do {
             return try global.load()
         } catch {
-            Swift.print("\(mode): error · plan none")
+            Swift.print("\(mode.rawValue): error · plan none")
             throw error
         }
     }
