@@ -51,12 +51,10 @@ let package = Package(
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics"),
                                                .product(name: "Prometheus", package: "swift-prometheus")]),
+        // The command line: parses arguments and prints; the work is the modules'.
         .executableTarget(name: "mixer-sync", dependencies: [
             "Config", "Daemon", "Directory", "LDAPClient", "Reconcile", "Report", "Secrets", "State", "MixerAI", "CurlHTTP",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -85,6 +83,9 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Reconcile"]),
         .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient", "CCurl"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),
+        // The run pipeline with in-memory fakes (directory, MixerAI, state): milliseconds, no server.
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "MixerAI", "Reconcile", "Report", "State",
+                                                       .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Directory", "Secrets"]),
         // Test helpers: start a real mixerai-sandbox process, talk raw HTTP to it.
         .target(name: "TestSupport", dependencies: ["Sandbox"], path: "Tests/TestSupport"),

@@ -6,17 +6,17 @@ import State
 
 /// Applies a plan's queue (already ordered by urgency) with a journal entry before every MixerAI call, within the
 /// write budget. What does not fit the budget, or fails, is left in escrow: the next run plans it again.
-struct Applier {
+struct Applier: Sendable {
     struct Result: Sendable {
         var change: Change
-        /// applied | escrow | failed
-        var status: String
+        /// applied, escrow or failed (the fast path's queued items: planned)
+        var status: ItemStatus
         var reason: String?
         /// Nothing after this can succeed now (the session was refused, or MixerAI answered 429).
         var stopsTheRest = false
     }
 
-    let client: MixerAIClient
+    let client: any MixerAIAdmin
     let store: StateStore
     let runId: String
     let planHash: String
@@ -30,6 +30,11 @@ struct Applier {
     var log: @Sendable (String) -> Void = { _ in }
     var shouldStop: @Sendable () -> Bool = { false }
 
+    /// The state, off the cooperative pool.
+    func state<T: Sendable>(_ body: @escaping @Sendable (StateStore) throws -> T) async throws -> T {
+        try await store.perform(body)
+    }
+
     func apply(_ queue: [Change]) async -> [Result] {
         var results: [Result] = []
         var stop: String?
@@ -42,19 +47,19 @@ struct Applier {
             }
             if stop == nil && shouldStop() { stop = "not attempted: mixer-sync was stopping" }
             if let stop {
-                results.append(Result(change: change, status: "escrow", reason: stop))
+                results.append(Result(change: change, status: .escrow, reason: stop))
                 continue
             }
             if let wait = await budgetShortfall(change) {
                 stop = "write budget: \(wait); queued for the next run"
-                results.append(Result(change: change, status: "escrow", reason: stop))
+                results.append(Result(change: change, status: .escrow, reason: stop))
                 continue
             }
             let result = await attempt(change)
             results.append(result)
             if result.stopsTheRest { stop = "not attempted: \(result.reason ?? "")" }
             attempted += 1
-            if result.status != "applied" { failed += 1 }
+            if result.status != .applied { failed += 1 }
             if stop == nil, Self.circuitOpen(attempted: attempted, failed: failed) {
                 stop = "not attempted: most calls are failing (\(failed) of \(attempted)); the run stopped here"
                 log("circuit breaker: \(stop!)")
@@ -74,20 +79,20 @@ struct Applier {
         do {
             try await execute(change)
             log("applied \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? "")")
-            return Result(change: change, status: "applied", reason: nil)
+            return Result(change: change, status: .applied, reason: nil)
         } catch let error as MixerAIError {
             log("escrow \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? ""): \(error)")
             switch error {
             case .authentication, .permission:
                 // Nothing else can succeed: stop here, keep the journal, leave the rest for the next run.
-                return Result(change: change, status: "failed", reason: "\(error)", stopsTheRest: true)
+                return Result(change: change, status: .failed, reason: "\(error)", stopsTheRest: true)
             case .rateLimited:
-                return Result(change: change, status: "escrow", reason: "\(error)", stopsTheRest: true)
+                return Result(change: change, status: .escrow, reason: "\(error)", stopsTheRest: true)
             default:
-                return Result(change: change, status: "escrow", reason: "\(error)")
+                return Result(change: change, status: .escrow, reason: "\(error)")
             }
         } catch {
-            return Result(change: change, status: "escrow", reason: "\(error)")
+            return Result(change: change, status: .escrow, reason: "\(error)")
         }
     }
 
@@ -117,24 +122,24 @@ struct Applier {
         }
         if change.kind == .deactivate, let id = change.mixerUserId {
             // The roles are kept before they are stripped (reactivation = restore).
-            try store.keepInLedger(userId: id, state: change.from, at: now)
+            try await state { try $0.keepInLedger(userId: id, state: change.from, at: now) }
         }
-        let intent = try store.journalBegin(runId: runId, planHash: planHash, change: change, step: firstStep, at: now)
+        let intent = try await state { try $0.journalBegin(runId: runId, planHash: planHash, change: change, step: firstStep, at: now) }
         CrashPoint.reached("after-intent-commit", kind: change.kind.rawValue)
         do {
             try await calls(change, intent: intent)
             CrashPoint.reached("after-response-before-commit", kind: change.kind.rawValue)
-            try store.journalMark(intent, status: .confirmed, at: clock())
+            try await state { try $0.journalMark(intent, status: .confirmed, at: clock()) }
             CrashPoint.reached("after-commit", kind: change.kind.rawValue)
         } catch let error as MixerAIError {
             if case .transport(let t) = error, t.outcomeUnknown, change.kind != .invite,
                let id = change.mixerUserId, try await readBack(change, userId: id) {
-                try store.journalMark(intent, status: .confirmed, error: "ambiguous, proven applied by read-back", at: clock())
-                try after(change, userId: id, at: clock())
+                try await state { try $0.journalMark(intent, status: .confirmed, error: "ambiguous, proven applied by read-back", at: clock()) }
+                try await after(change, userId: id, at: clock())
                 return
             }
             let status: Intent.Status = if case .ambiguous = error { .ambiguous } else { .failed }
-            try? store.journalMark(intent, status: status, error: "\(error)", at: clock())
+            _ = try? await state { try $0.journalMark(intent, status: status, error: "\(error)", at: clock()) }
             throw error
         }
     }
@@ -144,7 +149,7 @@ struct Applier {
         case .invite:
             guard let email = change.email else { throw RunError("an invite without an email") }
             let firstBrand = (change.to.brands ?? [:]).keys.sorted().first.flatMap { brandIdByName[$0] }
-            try store.journalMark(intent, status: .sent, at: clock())
+            try await state { try $0.journalMark(intent, status: .sent, at: clock()) }
             let outcome = try await client.invite(InviteRequest(
                 email: email, role: (change.to.role ?? .viewer).rawValue, fullName: change.to.fullName,
                 jobTitle: change.to.jobTitle, company: change.to.company, brandId: firstBrand))
@@ -154,66 +159,66 @@ struct Applier {
             }
             CrashPoint.reached("after-invite-before-link", kind: change.kind.rawValue)
             if let anchor = change.anchor {
-                try store.link(anchor: anchor, userId: userId, email: email, at: clock(), grant: change.inviteGrant)
+                try await state { try $0.link(anchor: anchor, userId: userId, email: email, at: clock(), grant: change.inviteGrant) }
             } else {
-                try store.setPendingGrant(userId: userId, state: change.inviteGrant)
+                try await state { try $0.setPendingGrant(userId: userId, state: change.inviteGrant) }
             }
-            try store.journalMark(intent, status: .sent, step: "put", userId: userId, at: clock())
+            try await state { try $0.journalMark(intent, status: .sent, step: "put", userId: userId, at: clock()) }
             if change.inviteNeedsUpdate || adopted {
                 try await client.update(userId: userId, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
-                try store.setPendingGrant(userId: userId, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:]))
+                try await state { try $0.setPendingGrant(userId: userId, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:])) }
             }
         case .deactivate:
             guard let id = change.mixerUserId else { throw RunError("an offboarding without an account id") }
             if change.from.active != false {
-                try store.journalMark(intent, status: .sent, step: "deactivate", at: clock())
+                try await state { try $0.journalMark(intent, status: .sent, step: "deactivate", at: clock()) }
                 try await client.deactivate(userId: id)
             }
-            try store.journalMark(intent, status: .sent, step: "put", at: clock())
+            try await state { try $0.journalMark(intent, status: .sent, step: "put", at: clock()) }
             let profile = profiles[id]
             var stripped = AccountState.offboarded
             stripped.fullName = profile?.fullName ?? ""
             stripped.jobTitle = profile?.jobTitle ?? ""
             stripped.company = profile?.company ?? ""
             try await client.update(userId: id, to: AccountMapping.update(stripped, brandIdByName: brandIdByName))
-            try after(change, userId: id, at: clock())
+            try await after(change, userId: id, at: clock())
         case .reactivate:
             guard let id = change.mixerUserId else { throw RunError("a reactivation without an account id") }
-            try store.journalMark(intent, status: .sent, step: "reactivate", at: clock())
+            try await state { try $0.journalMark(intent, status: .sent, step: "reactivate", at: clock()) }
             try await client.reactivate(userId: id)
-            try store.journalMark(intent, status: .sent, step: "put", at: clock())
+            try await state { try $0.journalMark(intent, status: .sent, step: "put", at: clock()) }
             try await client.update(userId: id, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
-            try after(change, userId: id, at: clock())
+            try await after(change, userId: id, at: clock())
         case .delete:
             guard let id = change.mixerUserId else { throw RunError("a deletion without an account id") }
-            try store.journalMark(intent, status: .sent, step: "delete", at: clock())
+            try await state { try $0.journalMark(intent, status: .sent, step: "delete", at: clock()) }
             try await client.delete(userId: id)
-            try after(change, userId: id, at: clock())
+            try await after(change, userId: id, at: clock())
         case .update, .setRole, .setBrands:
             guard let id = change.mixerUserId else { throw RunError("an update without an account id") }
-            try store.journalMark(intent, status: .sent, step: "put", at: clock())
+            try await state { try $0.journalMark(intent, status: .sent, step: "put", at: clock()) }
             try await client.update(userId: id, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
             if profiles[id]?.pending == true {
-                try store.setPendingGrant(userId: id, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:]))
+                try await state { try $0.setPendingGrant(userId: id, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:])) }
             }
         }
     }
 
     /// The local state that follows a confirmed change.
-    func after(_ change: Change, userId: String, at: Date) throws {
+    func after(_ change: Change, userId: String, at: Date) async throws {
         switch change.kind {
-        case .deactivate: try store.recordDeactivation(userId: userId, approved: approved, at: at)
-        case .reactivate: try store.clearLedger(userId: userId)
+        case .deactivate: try await state { try $0.recordDeactivation(userId: userId, approved: approved, at: at) }
+        case .reactivate: try await state { try $0.clearLedger(userId: userId) }
         case .delete:
-            try store.unlink(userId: userId)
-            try store.clearLedger(userId: userId)
+            try await state { try $0.unlink(userId: userId) }
+            try await state { try $0.clearLedger(userId: userId) }
         default: break
         }
     }
 
     /// Decision 11: an ambiguous write is read back through the list (never `{id}`, which spends budget).
     func readBack(_ change: Change, userId: String) async throws -> Bool {
-        let accounts = try await client.listUsers(map: AccountMapping.account)
+        let accounts = try await client.accounts(progress: nil)
         guard let account = accounts.first(where: { $0.id == userId }) else { return change.kind == .delete }
         return Recovery.shows(account, change)
     }

@@ -174,8 +174,8 @@ public struct ChangeFeedService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             guard let hash = burst.heldPlan,
-                  let store = try? StateStore(directory: holder.config.state.directory),
-                  (try? store.isApproved(planHash: hash)) == true else { continue }
+                  let store = try? StateStore.open(directory: holder.config.state.directory),
+                  (try? await store.perform({ try $0.isApproved(planHash: hash) })) == true else { continue }
             burst.heldPlan = nil
             logger.notice("change feed: a held plan was approved; judging it again", metadata: ["plan.hash": "\(hash)"])
             inbox.post(events: 0, at: nil)
@@ -335,7 +335,7 @@ final class FeedListener: @unchecked Sendable {
         let connected = Gauge(label: "mixer_sync_change_feed_connected")
         while !isStopped {
             do {
-                let store = try StateStore(directory: stateDirectory)
+                let store = try StateStore.open(directory: stateDirectory)
                 let options = try DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile)
                 let session = try SyncReplSession(options)
                 let cookie = try store.feedCookie(scope: scope)

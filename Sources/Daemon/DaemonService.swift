@@ -77,12 +77,8 @@ public struct DaemonService: Service {
             let r = outcome.report
             failures = outcome.exitCode == 1 ? failures + 1 : 0
             let quarantine = failures >= 3
-            let summary = "last run \(r.runId): \(r.outcome), \(r.changes.count) changes, \(r.counts["applied"] ?? 0) applied, "
-                + "\(r.counts["escrow"] ?? 0) in escrow, \(r.pendingOffboard.count) pending offboard; "
-                + "queue \(Self.queueDepth(config)) change(s); budget "
-                + (r.queue.writesLeft.map { "\($0)/\(r.queue.writeLimit.map(String.init) ?? "?") writes left" } ?? "not seen yet")
-                + (quarantine ? " — QUARANTINE after \(failures) failed runs" : "")
-                + (outcome.exitCode == 1 ? " — " + String((r.errors.first ?? "failed").prefix(160)) : "")
+            let summary = PendingWork.daemonStatus(r, queueDepth: await Self.queueDepth(config), failures: failures,
+                                                   quarantine: quarantine)
             notify.status(summary)
             Self.record(r, quarantine: quarantine)
             if outcome.exitCode == 1 {
@@ -106,13 +102,14 @@ public struct DaemonService: Service {
     }
 
     /// Changes waiting in the durable queue now (for STATUS).
-    static func queueDepth(_ config: MixerSyncConfig) -> Int {
-        ((try? StateStore(directory: config.state.directory).queueDepth().all) ?? 0)
+    static func queueDepth(_ config: MixerSyncConfig) async -> Int {
+        guard let store = try? StateStore.open(directory: config.state.directory) else { return 0 }
+        return (try? await store.perform { try $0.queueDepth().all }) ?? 0
     }
 
     /// What a run leaves in the metrics (swift-metrics; the Prometheus factory exports them).
     static func record(_ r: RunReport, quarantine: Bool) {
-        Counter(label: "mixer_sync_runs_total", dimensions: [("outcome", r.outcome)]).increment()
+        Counter(label: "mixer_sync_runs_total", dimensions: [("outcome", r.outcome.rawValue)]).increment()
         for phase in ["directory", "mixerai", "plan", "apply", "total"] {
             if let ms = r.timings["\(phase)_ms"] {
                 Metrics.Timer(label: "mixer_sync_phase_duration_seconds", dimensions: [("phase", phase)])
@@ -120,7 +117,7 @@ public struct DaemonService: Service {
             }
         }
         for item in r.changes {
-            Counter(label: "mixer_sync_changes_total", dimensions: [("kind", item.kind), ("status", item.status)]).increment()
+            Counter(label: "mixer_sync_changes_total", dimensions: [("kind", item.kind), ("status", item.status.rawValue)]).increment()
         }
         if r.held { Counter(label: "mixer_sync_held_plans_total").increment() }
         Gauge(label: "mixer_sync_pending_offboard").record(r.pendingOffboard.count)

@@ -29,7 +29,7 @@ extension FeedListener {
         let attributes = dirSyncAttributes
         while !isStopped {
             do {
-                let store = try StateStore(directory: stateDirectory)
+                let store = try StateStore.open(directory: stateDirectory)
                 let options = try DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile)
                 let connection = try LDAPConnection(options)
                 guard let root = try connection.rootDSE(["defaultNamingContext"])["defaultNamingContext"] else {

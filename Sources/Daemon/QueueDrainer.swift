@@ -17,7 +17,7 @@ public actor QueueDrainer {
     /// The change feed's burst: while it is open, nothing the feed queued is sent (it is still being judged).
     let burst: FeedBurst
 
-    private var client: MixerAIClient?
+    private var client: (any MixerAIAdmin)?
     private var brandIdByName: [String: String] = [:]
     private var brandNamesById: [String: String] = [:]
     private var accounts: [Account] = []
@@ -43,7 +43,7 @@ public actor QueueDrainer {
     }
 
     /// A full run hands over its client and what it read; the drainer writes with them from now on.
-    func attach(client: MixerAIClient, brands: [MixerBrand], accounts: [Account]) {
+    func attach(client: any MixerAIAdmin, brands: [MixerBrand], accounts: [Account]) {
         self.client = client
         brandIdByName = Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
         brandNamesById = Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
@@ -107,15 +107,15 @@ public actor QueueDrainer {
     // MARK: - The loop
 
     /// Runs until `stopping` says so (checked between items: the in-flight change always finishes).
-    func run(stopping: @escaping @Sendable () -> Bool) async {
+    public func run(stopping: @escaping @Sendable () -> Bool) async {
         while !stopping() {
             guard let client else { await sleep(until: nil); continue }
             let now = clock()
             if let until = pausedUntil, until > now { await sleep(until: until); continue }
             let next: (item: QueueItem?, nextDue: Date?)
             do {
-                next = try store.nextQueued(now: now, maxUrgency: nonUrgentHeld ? .offboarding : .cleanup,
-                                            except: burst.isOpen ? .feed : nil)
+                let (maxUrgency, except) = (nonUrgentHeld ? Urgency.offboarding : .cleanup, burst.isOpen ? QueueItem.Source.feed : nil)
+                next = try await store.perform { try $0.nextQueued(now: now, maxUrgency: maxUrgency, except: except) }
             } catch {
                 logger.error("the write queue cannot be read", metadata: ["queue.error": "\(error)"])
                 await sleep(until: now.addingTimeInterval(5))
@@ -149,7 +149,7 @@ public actor QueueDrainer {
         return left < needed ? reset : nil
     }
 
-    private func write(_ item: QueueItem, client: MixerAIClient) async {
+    private func write(_ item: QueueItem, client: any MixerAIAdmin) async {
         var profiles: [String: AccountProfile] = [:]
         if let id = item.change.mixerUserId, let p = item.profile { profiles[id] = p }
         var applier = Applier(client: client, store: store, runId: item.runId, planHash: item.planHash,
@@ -161,9 +161,13 @@ public actor QueueDrainer {
         if watched.contains(item.key) { outcomes[item.key] = result }
         let now = clock()
         do {
-            if result.status == "applied" {
-                try store.dequeue(item.id)
-                confirmed(item.change)
+            if result.status == .applied {
+                try await store.perform { try $0.dequeue(item.id) }
+                var linked: String?
+                if item.change.kind == .invite, let anchor = item.change.anchor {
+                    linked = try? await store.perform { try $0.linkedUser(anchor: anchor) }
+                }
+                confirmed(item.change, linkedId: linked)
                 pauses = 0
                 if item.change.kind == .deactivate, let seen = item.seenAt {
                     let latency = now.timeIntervalSince(seen)
@@ -174,8 +178,10 @@ public actor QueueDrainer {
                 }
             } else {
                 let backoff = min(5 * pow(2, Double(item.attempts)), 900)
-                try store.defer_(item.id, until: now.addingTimeInterval(backoff), error: result.reason ?? result.status,
-                                 countAttempt: true)
+                let reason = result.reason ?? result.status.rawValue
+                try await store.perform {
+                    try $0.defer_(item.id, until: now.addingTimeInterval(backoff), error: reason, countAttempt: true)
+                }
                 logger.warning("write failed, in escrow", metadata: [
                     "change.kind": "\(item.change.kind.rawValue)", "user.email": "\(item.change.email ?? "")",
                     "escrow.retry_in_s": "\(Int(backoff))", "escrow.reason": "\(result.reason ?? "")"])
@@ -191,7 +197,7 @@ public actor QueueDrainer {
         } catch {
             logger.error("the write queue cannot be updated", metadata: ["queue.error": "\(error)"])
         }
-        if let depth = try? store.queueDepth() {
+        if let depth = try? await store.perform({ try $0.queueDepth() }) {
             Gauge(label: "mixer_sync_queue_depth").record(depth.all)
             Gauge(label: "mixer_sync_pending_offboard").record(depth.offboardings)
         }
@@ -199,9 +205,8 @@ public actor QueueDrainer {
     }
 
     /// The view follows a confirmed change, so the feed does not plan it again; an invite adds its account.
-    private func confirmed(_ change: Change) {
-        if change.kind == .invite, let anchor = change.anchor, let id = try? store.linkedUser(anchor: anchor),
-           indexById[id] == nil {
+    private func confirmed(_ change: Change, linkedId: String?) {
+        if change.kind == .invite, let id = linkedId, indexById[id] == nil {
             let held = change.inviteNeedsUpdate ? change.to : change.inviteGrant
             var brands: [String: Role] = [:]
             for (name, role) in held.brands ?? [:] { if let bid = brandIdByName[name] { brands[bid] = role } }
@@ -239,3 +244,4 @@ public actor QueueDrainer {
         timer.cancel()
     }
 }
+

@@ -11,6 +11,8 @@ public struct StatusReport: Codable, Sendable {
         enum CodingKeys: String, CodingKey { case planHash = "plan_hash", at, changes } }
 
     public var runs: [RunRecord]
+    /// Changes confirmed per run (by run id), the drainer's later writes included.
+    public var applied: [String: Int]
     public var escrow: [RunReport.Item]
     public var pendingOffboard: [RunReport.Item]
     public var held: [Held]
@@ -20,32 +22,25 @@ public struct StatusReport: Codable, Sendable {
     public var queueHead: [RunReport.Item]
 
     enum CodingKeys: String, CodingKey {
-        case runs, escrow, pendingOffboard = "pending_offboard", held, queue, queued, queueHead = "queue_head"
+        case runs, applied, escrow, pendingOffboard = "pending_offboard", held, queue, queued, queueHead = "queue_head"
     }
 
     public static func read(config: MixerSyncConfig) throws -> StatusReport {
-        let store = try StateStore(directory: config.state.directory)
+        let store = try StateStore.open(directory: config.state.directory)
         var latest: RunReport?
         if let data = FileManager.default.contents(atPath: config.report.directory + "/latest.json") {
             latest = try? JSONDecoder().decode(RunReport.self, from: data)
         }
         let queued = try store.queued()
-        func item(_ q: QueueItem) -> RunReport.Item {
-            RunReport.Item(q.change, status: q.attempts > 0 ? "escrow" : "planned",
-                           statusReason: q.lastError.map { "\(q.attempts) attempt(s), last: \($0)" } ?? "queued")
-        }
         // Offboardings in the durable queue are pending whatever the last report said (a restart, the feed).
         // A change-feed report lists what it queued: the queue itself says what is still pending.
-        var pending = latest?.mode == "change-feed" ? [] : latest?.pendingOffboard ?? []
-        let shown = Set(pending.map { $0.mixerUserId ?? $0.anchor ?? "" })
-        for q in queued where q.change.urgency == .offboarding && !shown.contains(q.change.mixerUserId ?? q.change.anchor ?? "") {
-            pending.append(item(q))
-        }
-        return StatusReport(runs: try store.recentRuns(limit: 10),
-                            escrow: latest?.changes.filter { $0.status == "escrow" || $0.status == "failed" } ?? [],
-                            pendingOffboard: pending,
+        let shown = latest?.mode == .changeFeed ? [] : latest?.pendingOffboard ?? []
+        let runs = try store.recentRuns(limit: 10)
+        return StatusReport(runs: runs, applied: try store.confirmedChanges(runIds: runs.map(\.runId)),
+                            escrow: latest?.changes.filter { $0.status.isLeft } ?? [],
+                            pendingOffboard: PendingWork.offboardings(shown, queued: queued),
                             held: try store.heldPlans().map { Held(planHash: $0.hash, at: RunReport.iso($0.at), changes: $0.changes) },
-                            queue: latest?.queue, queued: queued.count, queueHead: queued.prefix(20).map(item))
+                            queue: latest?.queue, queued: queued.count, queueHead: queued.prefix(20).map(PendingWork.item))
     }
 
     public func json() throws -> Data {
@@ -56,20 +51,16 @@ public struct StatusReport: Codable, Sendable {
     }
 
     public func text() -> String {
-        var lines: [String] = []
-        for item in pendingOffboard { lines.append("PENDING OFFBOARD: \(item.email ?? item.mixerUserId ?? "?") (\(item.status))") }
+        var lines = pendingOffboard.map(PendingWork.line)
         lines.append("last runs:")
         if runs.isEmpty { lines.append("  none yet") }
-        for r in runs {
-            lines.append("  \(r.runId) \(r.mode) \(r.outcome) changes \(r.changes) applied \(r.applied) escrow \(r.escrow)"
-                         + (r.error.map { " — \($0)" } ?? ""))
-        }
+        for r in runs { lines.append("  " + PendingWork.run(r, applied: max(r.applied, applied[r.runId] ?? 0))) }
         lines.append("escrow (\(escrow.count)):")
-        for item in escrow { lines.append("  \(item.kind) \(item.email ?? item.mixerUserId ?? "?"): \(item.statusReason ?? item.status)") }
+        for item in escrow { lines.append("  " + PendingWork.change(item)) }
         lines.append("held plans awaiting approval (\(held.count)):")
         for h in held { lines.append("  \(h.planHash) at \(h.at), \(h.changes) changes") }
         lines.append("durable write queue: \(queued) change(s)")
-        for item in queueHead { lines.append("  \(item.kind) \(item.email ?? item.mixerUserId ?? "?"): \(item.statusReason ?? item.status)") }
+        for item in queueHead { lines.append("  " + PendingWork.change(item)) }
         if let q = queue {
             let budget = q.writesLeft.map { left in "\(left) of \(q.writeLimit.map(String.init) ?? "?") writes left in this window" }
                 ?? "MixerAI's write budget not seen yet (it shows in the answers to writes)"

@@ -10,6 +10,9 @@ extension MixerAIClient {
         public var email: String
         public var appAdmin: Bool
         public var routeAdmin: Bool
+        public init(id: String, email: String, appAdmin: Bool, routeAdmin: Bool) {
+            self.id = id; self.email = email; self.appAdmin = appAdmin; self.routeAdmin = routeAdmin
+        }
     }
 
     /// The health and permission check at start, from what MixerAI really answers (docs/mixerai-fidelity.md).

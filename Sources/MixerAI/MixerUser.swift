@@ -86,6 +86,7 @@ public struct MixerUser: Decodable, Sendable, Equatable {
 public struct MixerBrand: Decodable, Sendable, Equatable {
     public var id: String
     public var name: String
+    public init(id: String, name: String) { self.id = id; self.name = name }
 }
 
 /// The full desired state of one user for `PUT /api/users/{id}`: every text field and every brand, always,

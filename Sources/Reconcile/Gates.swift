@@ -30,6 +30,9 @@ public struct GateInput: Sendable, Equatable {
     public var plannedDowngrades: Int
     /// Configured role groups the directory did not return (renamed or deleted groups, typos).
     public var missingRoleGroups: [String] = []
+    /// Changes that take any access away (offboardings, deletions, role or brand demotions): what a missing role
+    /// group holds. Nil: the deactivations and downgrades.
+    public var plannedRestrictions: Int?
 
     public init(incompleteRead: String? = nil, inScopePeople: Int, lastGoodInScopePeople: Int? = nil,
                 plannedDeactivations: Int = 0, recentDeactivations: Int = 0, managedActiveAccounts: Int = 0,
@@ -87,7 +90,7 @@ public enum Gates {
         if input.missingRoleGroups.isEmpty {
             verdicts.append(GateVerdict("role_groups", .pass, "every configured role group was found"))
         } else {
-            let restricting = planned + input.plannedDowngrades
+            let restricting = input.plannedRestrictions ?? planned + input.plannedDowngrades
             verdicts.append(GateVerdict("role_groups", restricting > 0 ? .hold : .pass,
                                         "role group(s) not found: \(input.missingRoleGroups.joined(separator: "; "))"
                                         + (restricting > 0 ? " — \(restricting) deactivation(s)/downgrade(s) held" : " — nothing restricted")))

@@ -22,10 +22,10 @@ public enum HTMLReport {
             </style></head><body>
             """)
         add("<h1 id=\"title\">mixer-sync report \(e(r.runId))</h1>")
-        add("<p><b>\(e(r.mode))</b> · outcome <b id=\"outcome\">\(e(r.outcome))</b> · plan <code>\(e(r.planHash ?? "none"))</code> · \(e(r.startedAt)) → \(e(r.finishedAt))</p>")
+        add("<p><b>\(e(r.mode.rawValue))</b> · outcome <b id=\"outcome\">\(e(r.outcome.rawValue))</b> · plan <code>\(e(r.planHash ?? "none"))</code> · \(e(r.startedAt)) → \(e(r.finishedAt))</p>")
         if r.held {
             add("<div class=\"banner held\" id=\"held-banner\">HELD BY A SAFETY GATE — nothing was applied. To release exactly this plan once: <code>mixer-sync approve \(e(r.planHash ?? ""))</code></div>")
-        } else if r.outcome == "error" {
+        } else if r.outcome == .error {
             add("<div class=\"banner error\">The run failed: nothing was applied.</div>")
         } else {
             add("<div class=\"banner ok\">\(r.changes.isEmpty ? "In sync: nothing to do." : "\(r.changes.count) change(s).")</div>")
@@ -34,7 +34,7 @@ public enum HTMLReport {
         if !r.pendingOffboard.isEmpty {
             add("<div class=\"banner pending\" id=\"pending-offboard\">PENDING OFFBOARD (\(r.pendingOffboard.count))<ul>")
             for i in r.pendingOffboard {
-                add("<li>\(e(i.email ?? i.mixerUserId ?? "?")) — \(e(i.status))\(e(i.statusReason.map { ": \($0)" } ?? ""))</li>")
+                add("<li>\(e(i.email ?? i.mixerUserId ?? "?")) — \(e(i.status.rawValue))\(e(i.statusReason.map { ": \($0)" } ?? ""))</li>")
             }
             add("</ul></div>")
         }
@@ -64,7 +64,7 @@ public enum HTMLReport {
         for i in r.changes {
             add("<tr data-kind=\"\(e(i.kind))\"><td>\(e(i.kind))</td><td>\(e(i.email ?? "?"))<br><code>\(e(i.anchor ?? i.mixerUserId ?? ""))</code></td>"
                 + "<td><code>\(e(i.from.canonical.text))</code><br>→ <code>\(e(i.to.canonical.text))</code></td>"
-                + "<td>\(e(i.status))\(i.statusReason.map { "<br>" + e($0) } ?? "")</td>"
+                + "<td>\(e(i.status.rawValue))\(i.statusReason.map { "<br>" + e($0) } ?? "")</td>"
                 + "<td><ul class=\"reason\">" + i.reason.map { "<li>\(e($0))</li>" }.joined() + "</ul></td></tr>")
         }
         add("</table>")

@@ -33,8 +33,7 @@ public struct RunReport: Codable, Sendable, Equatable {
         public var from: AccountState
         public var to: AccountState
         public var reason: [String]
-        /// planned | applied | failed | escrow | skipped
-        public var status: String
+        public var status: ItemStatus
         public var statusReason: String?
         public var urgency: String
         public var writes: Int
@@ -66,7 +65,7 @@ public struct RunReport: Codable, Sendable, Equatable {
             try extra.encode(reason, forKey: .reasons)
         }
 
-        public init(_ c: Change, status: String = "planned", statusReason: String? = nil) {
+        public init(_ c: Change, status: ItemStatus = .planned, statusReason: String? = nil) {
             kind = c.kind.rawValue; email = c.email; anchor = c.anchor; dn = c.dn; mixerUserId = c.mixerUserId
             from = c.from; to = c.to; reason = c.reasons; self.status = status; self.statusReason = statusReason
             urgency = "\(c.urgency)"; writes = c.writes
@@ -122,8 +121,8 @@ public struct RunReport: Codable, Sendable, Equatable {
 
     public var schemaVersion = 1
     public var runId: String
-    public var mode: String
-    public var outcome: String
+    public var mode: RunMode
+    public var outcome: RunOutcome
     public var planHash: String?
     public var startedAt: String
     public var finishedAt: String
@@ -154,7 +153,7 @@ public struct RunReport: Codable, Sendable, Equatable {
         case counts, queue, timings, errors, warnings, planFile = "plan_file"
     }
 
-    public init(runId: String, mode: String, outcome: String, planHash: String?, startedAt: Date, finishedAt: Date,
+    public init(runId: String, mode: RunMode, outcome: RunOutcome, planHash: String?, startedAt: Date, finishedAt: Date,
                 snapshot: Snapshot, mixerai: [String: Int] = [:], gates: [GateVerdict] = [], approvedBy: String? = nil,
                 changes: [Item] = [], conflicts: [Conflict] = [], manualActions: [Manual] = [], problems: [Problem] = [],
                 audit: Audit? = nil, queue: Queue = Queue(writes: 0), timings: [String: Int] = [:], errors: [String] = [],
@@ -162,14 +161,14 @@ public struct RunReport: Codable, Sendable, Equatable {
         self.runId = runId; self.mode = mode; self.outcome = outcome; self.planHash = planHash
         self.startedAt = Self.iso(startedAt); self.finishedAt = Self.iso(finishedAt); self.snapshot = snapshot
         self.mixerai = mixerai; self.gates = gates; self.approvedBy = approvedBy; self.changes = changes
-        self.pendingOffboard = changes.filter { $0.kind == "deactivate" && $0.status != "applied" }
+        self.pendingOffboard = changes.filter { $0.kind == Change.Kind.deactivate.rawValue && $0.status != .applied }
         self.conflicts = conflicts; self.manualActions = manualActions; self.problems = problems; self.audit = audit
         self.queue = queue; self.timings = timings; self.errors = errors; self.warnings = warnings; self.planFile = planFile
         var counts: [String: Int] = [:]
         for kind in Change.Kind.allCases { counts[kind.rawValue] = 0 }
         for item in changes {
             counts[item.kind, default: 0] += 1
-            if item.status != "planned" { counts[item.status, default: 0] += 1 }
+            if item.status != .planned { counts[item.status.rawValue, default: 0] += 1 }
         }
         counts["conflicts"] = conflicts.count
         counts["manual_actions"] = manualActions.count

@@ -57,6 +57,19 @@ extension StateStore {
         }
     }
 
+    /// Confirmed changes per run, for these runs: what the drainer applied of what a run queued.
+    public func confirmedChanges(runIds: [String]) throws -> [String: Int] {
+        guard !runIds.isEmpty else { return [:] }
+        return try db.read { db in
+            var out: [String: Int] = [:]
+            let marks = Array(repeating: "?", count: runIds.count).joined(separator: ",")
+            for row in try Row.fetchAll(db, sql: """
+                SELECT run_id, COUNT(*) AS n FROM journal WHERE status = 'confirmed' AND run_id IN (\(marks)) GROUP BY run_id
+                """, arguments: StatementArguments(runIds)) { out[row["run_id"]] = row["n"] }
+            return out
+        }
+    }
+
     public func unfinishedIntents() throws -> [Intent] {
         try intents(where: "status IN ('planned', 'sent', 'ambiguous')")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Reconcile
 
 /// mixer-sync's local state in SQLite (`state.sqlite` under the state directory, WAL): links between directory
@@ -9,6 +10,31 @@ import Reconcile
 public final class StateStore: Sendable {
     let db: DatabaseQueue
     public let path: String
+    /// Where `perform` runs: a thread of its own, never Swift's cooperative pool (SQLite's fsyncs block).
+    private let worker = DispatchQueue(label: "mixer-sync.state")
+
+    private static let opened = Mutex<[String: StateStore]>([:])
+
+    /// The state database of `directory`, opened once per process (GRDB's rule: one connection per database file
+    /// and process); every later call hands back the same store.
+    public static func open(directory: String) throws -> StateStore {
+        let key = URL(fileURLWithPath: directory).standardizedFileURL.path
+        return try opened.withLock { stores in
+            if let store = stores[key] { return store }
+            let store = try StateStore(directory: directory)
+            stores[key] = store
+            return store
+        }
+    }
+
+    /// A state that lives in memory only (the daemon's unit tests): the same schema and code, nothing on disk.
+    public static func inMemory() throws -> StateStore { try StateStore(queue: DatabaseQueue(), path: ":memory:") }
+
+    private init(queue: DatabaseQueue, path: String) throws {
+        db = queue
+        self.path = path
+        try Self.migrator.migrate(db)
+    }
 
     public init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -24,6 +50,14 @@ public final class StateStore: Sendable {
             throw StateError("cannot open the state database \(path): \(error)")
         }
         chmod(path, 0o600)
+    }
+
+    /// Runs `body` with this store off the cooperative pool (a transaction's fsync blocks its thread for
+    /// milliseconds; two cores make two pool threads) and resumes the caller with its result.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (StateStore) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { k in
+            worker.async { k.resume(with: Result { try body(self) }) }
+        }
     }
 
     static var migrator: DatabaseMigrator {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import Daemon
 import Foundation
+import Report
 
 /// `mixer-sync plan [--out PLAN]`: the dry run.
 struct PlanCommand: AsyncParsableCommand {
@@ -56,7 +57,7 @@ struct ApplyCommand: AsyncParsableCommand {
 enum RunSummary {
     /// The configuration; when it cannot be loaded (the error is on stderr), the one-line outcome is still
     /// printed on stdout: scripts read it whatever the exit code.
-    static func load(_ global: GlobalOptions, mode: Reconciler.Mode) throws -> MixerSyncConfig {
+    static func load(_ global: GlobalOptions, mode: RunMode) throws -> MixerSyncConfig {
         do {
             return try global.load()
         } catch {
@@ -67,9 +68,7 @@ enum RunSummary {
 
     static func print(_ outcome: Reconciler.Outcome) {
         let r = outcome.report
-        for item in r.pendingOffboard where r.mode == "apply" || r.held {
-            Swift.print("PENDING OFFBOARD: \(item.email ?? item.mixerUserId ?? "?") (\(item.status))")
-        }
+        for item in r.pendingOffboard where r.mode == .apply || r.held { Swift.print(PendingWork.line(item)) }
         Swift.print("\(r.mode): \(r.outcome) · plan \(r.planHash ?? "none")")
         let counts = r.counts.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         Swift.print("changes: \(r.changes.count)\(counts.isEmpty ? "" : " (" + counts.joined(separator: ", ") + ")") · "
@@ -78,6 +77,6 @@ enum RunSummary {
         if r.held, let hash = r.planHash { Swift.print("held: review the report, then `mixer-sync approve \(hash)` releases exactly this plan once") }
         for e in r.errors { Terminal.error("error: \(e)") }
         for p in outcome.reportPaths { Swift.print("report: \(p)") }
-        if let plan = r.planFile, r.mode == "dry-run" { Swift.print("plan: \(plan)") }
+        if let plan = r.planFile, r.mode == .dryRun { Swift.print("plan: \(plan)") }
     }
 }

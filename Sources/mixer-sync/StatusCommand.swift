@@ -1,7 +1,6 @@
 import ArgumentParser
 import Daemon
 import Foundation
-import State
 
 /// `mixer-sync status [--json]`: last runs, escrow, held plans, the last known write budget. Reads local state only.
 struct StatusCommand: ParsableCommand {

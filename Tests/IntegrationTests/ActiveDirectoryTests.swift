@@ -113,7 +113,7 @@ import TestSupport
 
     @Test func aDisabledUserIsOffboardedByUSNChangedPollingWithoutAFullRun() async throws {
         let (folder, config, sandbox) = try Self.world(prefix: "ad0002",
-            extra: "\n[daemon]\nfull_sync_interval = \"1h\"\nusn_poll_interval = \"500ms\"\nmetrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n")
+            extra: "\n[daemon]\nfull_sync_interval = \"1h\"\nusn_poll_interval = \"500ms\"\nmetrics_listen = \"127.0.0.1:\(DaemonProcessTests.freePort())\"\n")
         defer { sandbox.stop() }
         // "auto" finds no syncrepl on AD and polls uSNChanged.
         try await Self.offboardsThroughTheFeed(folder: folder, config: config, sandbox: sandbox, feedLine: "polling uSNChanged",
@@ -189,7 +189,7 @@ import TestSupport
     @Test func aDeletedUserIsOffboardedByDirSyncWithoutAFullRun() async throws {
         let (folder, config, sandbox) = try Self.world(prefix: "dsx",
             extra: "\n[daemon]\nfull_sync_interval = \"1h\"\nchange_feed = \"dirsync\"\nusn_poll_interval = \"500ms\"\n"
-                + "metrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n")
+                + "metrics_listen = \"127.0.0.1:\(DaemonProcessTests.freePort())\"\n")
         defer { sandbox.stop() }
         let names = try Self.addUsers(prefix: "dsx", folder: folder)
         defer { Self.remove(names, folder: folder) }

@@ -75,7 +75,7 @@ extension World {
     /// A config block for a daemon test: full runs far apart (only the feed can act between them), metrics on a
     /// free port, gates open for small worlds.
     static func daemonConfig(interval: String = "1h") -> String {
-        "\n[daemon]\nfull_sync_interval = \"\(interval)\"\nmetrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n"
+        "\n[daemon]\nfull_sync_interval = \"\(interval)\"\nmetrics_listen = \"127.0.0.1:\(DaemonProcessTests.freePort())\"\n"
     }
 
     /// Requests of the sandbox's log (method, path prefix), in the order they arrived.

@@ -11,7 +11,7 @@ import TestSupport
 /// `scripts/lib/reliability-rows`).
 @Suite(.serialized) struct ReliabilityTests {
     static func daemonSection(feed: String = "off") -> String {
-        "[daemon]\nfull_sync_interval = \"1h\"\nchange_feed = \"\(feed)\"\nmetrics_listen = \"127.0.0.1:\(DaemonTests.freePort())\"\n"
+        "[daemon]\nfull_sync_interval = \"1h\"\nchange_feed = \"\(feed)\"\nmetrics_listen = \"127.0.0.1:\(DaemonProcessTests.freePort())\"\n"
     }
 
     static func people(_ prefix: String, _ count: Int) -> [World.Person] { (1...count).map { World.Person("\(prefix)\($0)") } }
@@ -28,7 +28,7 @@ import TestSupport
         #expect(r.outcome == "error")
         #expect((r.report["errors"] as? [String])?.first?.isEmpty == false)
         // The daemon stays up (READY), says why in systemd's STATUS and its log, and tries again later.
-        let notify = try DaemonTests.NotifyListener()
+        let notify = try DaemonProcessTests.NotifyListener()
         let daemon = try DaemonProcess(w, environment: ["NOTIFY_SOCKET": notify.path])
         #expect(await notify.wait(for: "READY=1", seconds: 30), "\(notify.received)")
         #expect(await daemon.waitForLog("full reconcile failed", seconds: 30), "\(daemon.text)")

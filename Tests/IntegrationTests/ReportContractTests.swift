@@ -46,7 +46,7 @@ import TestSupport
 
         // The directory down: nothing read, outcome error, exit 1 — plan_hash and audit are null, not absent.
         let text = try String(contentsOfFile: w.config, encoding: .utf8)
-        let down = text.replacingOccurrences(of: "url = \"\(w.ldapURL)\"", with: "url = \"ldap://127.0.0.1:\(DaemonTests.freePort())\"")
+        let down = text.replacingOccurrences(of: "url = \"\(w.ldapURL)\"", with: "url = \"ldap://127.0.0.1:\(DaemonProcessTests.freePort())\"")
         try down.write(toFile: w.config, atomically: true, encoding: .utf8)
         let failed = try await w.run("plan")
         try check(failed, mode: "dry-run", outcome: "error", status: 1)

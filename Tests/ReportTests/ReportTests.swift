@@ -6,16 +6,16 @@ import Testing
 @Suite struct ReportTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func report(outcome: String = "held", held: Bool = true) -> RunReport {
+    func report(outcome: RunOutcome = .held, held: Bool = true) -> RunReport {
         let leaver = Change(kind: .deactivate, anchor: "a1", email: "<b>x@y.com</b>", dn: "uid=x", mixerUserId: "m1",
                             from: AccountState(active: true, role: .editor), to: .offboarded, reasons: ["leaver evidence: account_lock"])
         let invite = Change(kind: .invite, anchor: "a2", email: "new@y.com", dn: "uid=n", mixerUserId: nil, from: AccountState(),
                             to: AccountState(active: true, role: .viewer), reasons: ["no MixerAI account"])
-        return RunReport(runId: "2026-11-29T10:15:00Z-3f2a", mode: "dry-run", outcome: outcome, planHash: "sha256:abc",
+        return RunReport(runId: "2026-11-29T10:15:00Z-3f2a", mode: .dryRun, outcome: outcome, planHash: "sha256:abc",
                          startedAt: start, finishedAt: start.addingTimeInterval(2),
                          snapshot: .init(complete: true, entries: 10, people: 9, inScope: 8, pages: 1, searches: ["ldapsearch -H ldap://x -b 'ou=p' '(uid=*)'"]),
                          gates: [GateVerdict("max_deactivations", held ? .hold : .pass, "1 of limit 0")],
-                         changes: [RunReport.Item(leaver, status: held ? "skipped" : "planned"), RunReport.Item(invite)],
+                         changes: [RunReport.Item(leaver, status: held ? .skipped : .planned), RunReport.Item(invite)],
                          manualActions: RunReport.manual([ManualAction(kind: .emailChange, email: "old@y.com", newEmail: "new@y.com", reason: "rename")]),
                          audit: Audit.compute(accounts: [], plan: Plan(changes: [], conflicts: [], manualActions: [], unlinked: []),
                                               policy: Policy(), now: start))
@@ -45,7 +45,7 @@ import Testing
         #expect(html.contains("&lt;b&gt;x@y.com&lt;/b&gt;") && !html.contains("<b>x@y.com"))
         #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<link"), "no external resources")
         #expect(html.range(of: "held-banner")!.lowerBound < html.range(of: "<h2>Changes")!.lowerBound)
-        #expect(!HTMLReport.render(report(outcome: "changes", held: false)).contains("id=\"held-banner\""))
+        #expect(!HTMLReport.render(report(outcome: .changes, held: false)).contains("id=\"held-banner\""))
     }
 
     @Test func theMarkdownSaysHowToApprove() {

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// `mixer-sync run` as systemd runs it: a child process with a notify socket of the test's own.
-@Suite(.serialized) struct DaemonTests {
+@Suite(.serialized) struct DaemonProcessTests {
     /// A unix datagram socket standing in for systemd's `$NOTIFY_SOCKET`, drained all the time by a thread of its
     /// own (as systemd does: a full queue would make the daemon drop its messages).
     final class NotifyListener: @unchecked Sendable {
