@@ -7,11 +7,12 @@ import Metrics
 import ServiceLifecycle
 import State
 
-/// The directory's change feed (docs/daemon.md, docs/change-feed.md): an RFC 4533 refreshAndPersist session on a thread of its own,
-/// resumed from its saved cookie after a restart or a lost connection. Every change it hears of — and every
-/// (re)connection, which may follow an outage — triggers the fast path (`Reconciler.restrict`), which reads the
-/// directory afresh and queues only what takes access away. Events that arrive while the fast path runs are
-/// folded into its next pass.
+/// The daemon's side of the directory's change feed (docs/daemon.md, docs/change-feed.md): the feed itself
+/// (`DirectoryFeed`: syncrepl, uSNChanged or DirSync on a thread of its own) posts what it hears to the inbox;
+/// every burst of changes — and every (re)connection, which may follow an outage — triggers the fast path
+/// (`Reconciler.restrict`), which reads the directory afresh and queues only what takes access away. Events that
+/// arrive while the fast path runs are folded into its next pass. SIGHUP restarts the feed when the reloaded
+/// configuration changes what it watches.
 public struct ChangeFeedService: Service {
     let holder: ConfigHolder
     let drainer: QueueDrainer
@@ -31,32 +32,71 @@ public struct ChangeFeedService: Service {
     }
 
     public func run() async throws {
-        let config = holder.config
-        guard config.daemon.changeFeed != .off else {
-            Gauge(label: "mixer_sync_change_feed_connected").record(0)
-            return try await gracefulShutdown()
+        let inbox = FeedInbox(burst: burst)
+        let feed = FeedHandle()
+        feed.replace(with: listener(holder.config, inbox: inbox))
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await handle(inbox) }
+                group.addTask { await followReloads(feed, inbox: inbox) }
+                await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            feed.stop()
+            inbox.finish()
         }
-        guard config.daemon.changeFeed == .usn || config.daemon.changeFeed == .dirsync
-                || !config.directory.feedScope.base.isEmpty else {
+        // The process must not exit while the feed's thread is inside libldap (its exit handlers would run under
+        // it): wait for the thread, which notices within its poll timeout.
+        await feed.waitForExit(seconds: 3)
+    }
+
+    /// The directory's change feed for a configuration, started; nil when the configuration has none.
+    func listener(_ config: MixerSyncConfig, inbox: FeedInbox) -> DirectoryFeed? {
+        let mode: DirectoryFeed.Mode
+        switch config.daemon.changeFeed {
+        case .off:
+            Gauge(label: "mixer_sync_change_feed_connected").record(0)
+            return nil
+        case .usn: mode = .usn
+        case .dirsync: mode = .dirsync
+        case .syncrepl: mode = .syncrepl
+        case .auto: mode = .auto
+        }
+        guard mode == .usn || mode == .dirsync || !config.directory.feedScope.base.isEmpty else {
             // Users and groups under different suffixes: one search cannot watch both.
             logger.warning("change feed off: the configured bases share no suffix; full runs only")
             Gauge(label: "mixer_sync_change_feed_connected").record(0)
-            return try await gracefulShutdown()
+            return nil
         }
-        let inbox = FeedInbox(burst: burst)
-        let listener = FeedListener(settings: config.directory, stateDirectory: config.state.directory,
-                                    mode: config.daemon.changeFeed, usnInterval: config.daemon.usnPollInterval,
-                                    inbox: inbox, logger: logger)
-        listener.start()
-        defer { listener.stop() }
-        await withGracefulShutdownHandler {
-            await handle(inbox)
-        } onGracefulShutdown: {
-            listener.stop()
+        let feed = DirectoryFeed(settings: config.directory, mode: mode, interval: config.daemon.usnPollInterval,
+                                 events: DaemonFeedEvents(inbox: inbox, stateDirectory: config.state.directory, logger: logger))
+        feed.start()
+        return feed
+    }
+
+    /// SIGHUP: when a reloaded configuration changes what the feed watches or how, the feed is restarted with it
+    /// (the inbox, the burst and what it queued stay).
+    func followReloads(_ feed: FeedHandle, inbox: FeedInbox) async {
+        var generation = holder.generation
+        var watched = Self.fingerprint(holder.config)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            guard holder.generation != generation else { continue }
+            generation = holder.generation
+            let config = holder.config
+            let fresh = Self.fingerprint(config)
+            guard fresh != watched else { continue }
+            watched = fresh
+            logger.notice("change feed: restarting with the reloaded configuration")
+            await feed.stopAndWait()
+            feed.replace(with: listener(config, inbox: inbox))
         }
-        // The process must not exit while the listener's thread is inside libldap (its exit handlers would run
-        // under it): wait for the thread, which notices within its poll timeout.
-        await listener.waitForExit(seconds: 3)
+    }
+
+    /// What the feed is built from: the directory settings, the feed's mode and interval, the state directory.
+    static func fingerprint(_ config: MixerSyncConfig) -> String {
+        "\(config.directory)|\(config.daemon.changeFeed)|\(config.daemon.usnPollInterval)|\(config.state.directory)"
     }
 
     /// How long the feed must be quiet before a burst is judged, and the longest a burst is gathered before a
@@ -251,184 +291,50 @@ final class FeedInbox: @unchecked Sendable {
     func finish() { continuation.finish() }
 }
 
-/// The blocking side: connects, refreshes from the cookie, then polls the persist phase; reconnects with
-/// backoff (0.5 s doubling to 30 s) when the server goes away.
-final class FeedListener: @unchecked Sendable {
-    let settings: DirectorySettings
-    let stateDirectory: String
-    /// "syncrepl": a server without it is an error, retried; "usn": poll AD's uSNChanged; "auto": syncrepl, else
-    /// uSNChanged when the server is Active Directory, else full runs only.
-    let mode: DaemonSettings.ChangeFeed
-    let usnInterval: Duration
-    var required: Bool { mode == .syncrepl }
-    let inbox: FeedInbox
-    let logger: Logger
+/// The feed running now (replaced when a reload changes it).
+final class FeedHandle: @unchecked Sendable {
     private let lock = NSLock()
-    private var stopped = false
-    private var thread: Thread?
-    private let done = DispatchSemaphore(value: 0)
+    private var feed: DirectoryFeed?
 
-    init(settings: DirectorySettings, stateDirectory: String, mode: DaemonSettings.ChangeFeed, usnInterval: Duration,
-         inbox: FeedInbox, logger: Logger) {
-        self.settings = settings
-        self.stateDirectory = stateDirectory
-        self.mode = mode
-        self.usnInterval = usnInterval
-        self.inbox = inbox
-        self.logger = logger
-    }
+    func replace(with feed: DirectoryFeed?) { lock.withLock { self.feed = feed } }
 
-    var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
-    }
+    func stop() { lock.withLock { feed }?.stop() }
 
-    func start() {
-        let thread = Thread { [self] in
-            listen()
-            done.signal()
-        }
-        thread.name = "mixer-sync.change-feed"
-        self.thread = thread
-        thread.start()
-    }
+    func waitForExit(seconds: Double) async { await lock.withLock({ feed })?.waitForExit(seconds: seconds) }
 
-    /// Waits (off the cooperative pool) until the thread has ended, or `seconds` have passed.
-    func waitForExit(seconds: Double) async {
-        guard thread != nil else { return }
-        let done = self.done
-        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                if done.wait(timeout: .now() + seconds) == .success { done.signal() }
-                k.resume()
-            }
-        }
-    }
-
-    /// Asks the thread to end; it notices within the poll timeout (1 s).
-    func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
-        inbox.finish()
-    }
-
-    /// Whether the server's rootDSE has `highestCommittedUSN` (Active Directory, Samba AD).
-    func isActiveDirectory() -> Bool {
-        guard let options = try? DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile),
-              let connection = try? LDAPConnection(options) else { return false }
-        return (try? Self.rootUSN(connection, timeout: settings.timeout)) != nil
-    }
-
-    /// A server's answer (not a lost connection, not "busy", not the credentials) to a sync request with a cookie.
-    static func refusesCookie(_ error: LDAPError) -> Bool {
-        error.code.rawValue > 0 && error.code != .busy && error.code != .unavailable && error.kind != .credentials
-    }
-
-    private func listen() {
-        if mode == .usn { return pollUSN(interval: usnInterval) }
-        if mode == .dirsync { return pollDirSync(interval: usnInterval) }
-        let (base, filter) = settings.feedScope
-        let scope = base + "\n" + filter
-        var backoff = 0.5
-        let connected = Gauge(label: "mixer_sync_change_feed_connected")
-        while !isStopped {
-            do {
-                let store = try StateStore.open(directory: stateDirectory)
-                let options = try DirectoryReader.connectionOptions(settings, passwordFile: settings.bindPasswordFile)
-                let session = try SyncReplSession(options)
-                let cookie = try store.feedCookie(scope: scope)
-                var events: SyncReplSession.Events
-                do {
-                    events = try session.start(base: base, filter: filter, cookie: cookie, pollSeconds: 1)
-                } catch let error as LDAPError where cookie != nil && Self.refusesCookie(error) {
-                    // The server will not resume from this cookie (restored from a backup, or its state was lost:
-                    // OpenLDAP says "consumer state is newer than provider"). Start afresh; the pass that follows
-                    // every (re)connection reads the whole directory anyway.
-                    try store.saveFeedCookie(nil, scope: scope, at: Date())
-                    logger.notice("change feed: the server cannot resume from the saved cookie; starting afresh",
-                                  metadata: ["feed.error": "\(error)"])
-                    continue
-                }
-                if events.refreshRequired {
-                    // The server cannot resume from this cookie: start afresh (and read everything once).
-                    try store.saveFeedCookie(nil, scope: scope, at: Date())
-                    logger.notice("change feed: the server asked for a full refresh; the cookie is dropped")
-                    continue
-                }
-                try store.saveFeedCookie(session.cookie, scope: scope, at: Date())
-                connected.record(1)
-                logger.notice("change feed connected", metadata: [
-                    "feed.server": "\(session.url)", "feed.base": "\(base)", "feed.resumed": "\(cookie != nil)",
-                    "feed.refresh_changes": "\(events.changed.count)", "feed.refresh_present": "\(events.present)"])
-                backoff = 0.5
-                // Whatever happened while no session was open is caught by one pass now (no "seen" time: what it
-                // finds was not heard of as it happened).
-                inbox.post(events: events.changed.count, at: nil)
-                var lastCookie = session.cookie
-                while !isStopped {
-                    events = try session.poll()
-                    let now = Date()
-                    if !events.changed.isEmpty || events.idSetEntries > 0 {
-                        Counter(label: "mixer_sync_change_feed_events_total").increment(by: max(events.changed.count, 1))
-                        inbox.post(events: max(events.changed.count, 1), at: now)
-                    }
-                    if let c = session.cookie, c != lastCookie {
-                        try store.saveFeedCookie(c, scope: scope, at: now)
-                        lastCookie = c
-                    }
-                    if events.refreshRequired { try store.saveFeedCookie(nil, scope: scope, at: now) }
-                    if events.ended { break }
-                }
-                connected.record(0)
-            } catch let error as LDAPError where !required && error.operation == .search && error.code.rawValue > 0
-                        && (error.code == .unavailableCriticalExtension || isActiveDirectory()) {
-                // The server refused the sync request (OpenLDAP without syncprov: unavailableCriticalExtension;
-                // Samba AD: "other"). Active Directory is polled instead; anything else stays on full runs.
-                connected.record(0)
-                if isActiveDirectory() {
-                    logger.notice("change feed: no syncrepl; Active Directory: polling uSNChanged instead",
-                                  metadata: ["feed.error": "\(error)"])
-                    return pollUSN(interval: usnInterval)
-                }
-                logger.notice("change feed: the directory does not offer syncrepl (RFC 4533); full runs only",
-                              metadata: ["feed.error": "\(error)"])
-                return
-            } catch {
-                connected.record(0)
-                if isStopped { return }
-                logger.warning("change feed lost; reconnecting", metadata: ["feed.error": "\(error)",
-                                                                           "feed.retry_in_s": "\(backoff)"])
-            }
-            pause(seconds: backoff)
-            backoff = min(backoff * 2, 30)
-        }
-    }
-
-    /// After a polling feed lost its connection: logs why, waits `backoff` and doubles it (to 30 s at most).
-    /// False when the listener is stopping.
-    func lost(_ feed: String, error: any Error, backoff: inout Double) -> Bool {
-        Gauge(label: "mixer_sync_change_feed_connected").record(0)
-        if isStopped { return false }
-        logger.warning("change feed (\(feed)) lost; reconnecting", metadata: [
-            "feed.error": "\(error)", "feed.retry_in_s": "\(backoff)"])
-        pause(seconds: backoff)
-        backoff = min(backoff * 2, 30)
-        return true
-    }
-
-    /// Sleeps `seconds` on the listener's thread, in steps of at most 0.1 s so that `stop()` is noticed.
-    func pause(seconds: Double) {
-        var left = seconds
-        while left > 0 && !isStopped {
-            Thread.sleep(forTimeInterval: min(0.1, left))
-            left -= 0.1
-        }
+    func stopAndWait() async {
+        stop()
+        await waitForExit(seconds: 3)
     }
 }
 
-extension Duration {
-    /// The duration in seconds, fractions included (the polling feeds' intervals).
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+/// What the directory's change feed tells the daemon: its changes go to the inbox, its cookies to the state,
+/// its notes to the log, its connection to the metrics.
+struct DaemonFeedEvents: FeedEvents {
+    let inbox: FeedInbox
+    let stateDirectory: String
+    let logger: Logger
+
+    func changed(_ count: Int, at: Date?, fullRun: Bool) {
+        if count > 0 && at != nil { Counter(label: "mixer_sync_change_feed_events_total").increment(by: count) }
+        inbox.post(events: count, at: at, fullRun: fullRun)
+    }
+
+    func connected(_ up: Bool) { Gauge(label: "mixer_sync_change_feed_connected").record(up ? 1 : 0) }
+
+    func cookie(scope: String) throws -> [UInt8]? {
+        try StateStore.open(directory: stateDirectory).feedCookie(scope: scope)
+    }
+
+    func saveCookie(_ cookie: [UInt8]?, scope: String) throws {
+        try StateStore.open(directory: stateDirectory).saveFeedCookie(cookie, scope: scope, at: Date())
+    }
+
+    func note(_ level: FeedNoteLevel, _ message: String, _ metadata: [String: String]) {
+        let meta = Logger.Metadata(uniqueKeysWithValues: metadata.map { ($0.key, .string($0.value)) })
+        switch level {
+        case .notice: logger.notice("\(message)", metadata: meta)
+        case .warning: logger.warning("\(message)", metadata: meta)
+        }
+    }
 }

@@ -11,11 +11,14 @@ import UnixSignals
 public final class ConfigHolder: @unchecked Sendable {
     private let lock = NSLock()
     private var current: MixerSyncConfig
+    private var reloads = 0
     public init(_ config: MixerSyncConfig) { current = config }
     public var config: MixerSyncConfig {
         get { lock.lock(); defer { lock.unlock() }; return current }
-        set { lock.lock(); current = newValue; lock.unlock() }
+        set { lock.lock(); current = newValue; reloads += 1; lock.unlock() }
     }
+    /// How many times the configuration was replaced (services that keep something built from it look here).
+    public var generation: Int { lock.lock(); defer { lock.unlock() }; return reloads }
 }
 
 /// `mixer-sync run`: full reconciles on a schedule (with jitter), applied, each journaled and reported like an

@@ -44,9 +44,35 @@ import TestSupport
         // The latency histogram counts both offboardings.
         let port = try #require(Int(try String(contentsOfFile: w.config, encoding: .utf8)
             .components(separatedBy: "metrics_listen = \"127.0.0.1:")[1].prefix { $0.isNumber }))
+        // (recorded once the offboarding's last call is journaled, a moment after MixerAI shows it inactive)
+        _ = await DaemonProcess.until(seconds: 5) {
+            String(decoding: try HTTP.send(port: port, "GET", "/metrics").body, as: UTF8.self)
+                .contains("mixer_sync_offboarding_latency_seconds_count 2")
+        }
         let exposition = String(decoding: try HTTP.send(port: port, "GET", "/metrics").body, as: UTF8.self)
         #expect(exposition.contains("mixer_sync_offboarding_latency_seconds_count 2"), "\(exposition)")
         #expect(exposition.contains("mixer_sync_change_feed_connected 1"))
+        #expect(await daemon.terminate() == 0)
+    }
+
+    @Test func sighupTurnsTheFeedOnWithTheReloadedConfiguration() async throws {
+        let people = (1...6).map { World.Person("hu\($0)") }
+        let w = try World(people: people, groups: ["editors": people.map(\.uid)],
+                          policy: "max_deactivations_percent = 100",
+                          extraConfig: World.daemonConfig() + "change_feed = \"off\"\n")
+        let daemon = try DaemonProcess(w)
+        #expect(await daemon.waitForLog("full reconcile", seconds: 60), "\(daemon.text)")
+        try w.disable("hu2")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try !w.isInactive("hu2@e2e.example.com"), "no feed yet: the full run an hour away is the only way")
+        // The reloaded file turns the feed on: the listener starts, its first pass catches hu2.
+        let text = try String(contentsOfFile: w.config, encoding: .utf8)
+        try text.replacingOccurrences(of: "change_feed = \"off\"", with: "change_feed = \"syncrepl\"")
+            .write(toFile: w.config, atomically: true, encoding: .utf8)
+        kill(daemon.pid, SIGHUP)
+        #expect(await daemon.waitForLog("change feed: restarting with the reloaded configuration", seconds: 10), "\(daemon.text)")
+        #expect(await daemon.waitForLog("change feed connected", seconds: 10), "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 10) { try w.isInactive("hu2@e2e.example.com") }, "\(daemon.text)")
         #expect(await daemon.terminate() == 0)
     }
 

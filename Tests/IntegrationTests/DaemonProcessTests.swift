@@ -134,7 +134,7 @@ import TestSupport
         while process.isRunning && ContinuousClock.now - stopAsked < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
         let took = ContinuousClock.now - stopAsked
         #expect(!process.isRunning)
-        #expect(!process.isRunning && process.terminationStatus == 0)
+        #expect(!process.isRunning && process.terminationStatus == 0, "status \(process.terminationStatus) reason \(process.terminationReason.rawValue): \(String((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(3000) ?? ""))")
         #expect(took < .seconds(5), "stopped in \(took)")
         #expect(await notify.wait(for: "STOPPING=1", seconds: 2))
         #expect(!(try String(contentsOfFile: log, encoding: .utf8)).contains(w.mixerPassword))

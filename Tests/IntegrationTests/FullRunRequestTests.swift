@@ -1,3 +1,4 @@
+import Directory
 import Foundation
 import Testing
 @testable import Daemon
@@ -28,8 +29,8 @@ import Testing
 
     @Test func dirSyncEventsCountUnderTheBasesAndDeletedObjects() {
         let scopes = [(base: "OU=People,DC=example,DC=test", filter: "(objectClass=user)")]
-        #expect(FeedListener.concerns("CN=ann,OU=People,DC=example,DC=test", scopes: scopes))
-        #expect(FeedListener.concerns("CN=ann\\0ADEL:4add85c5-3dac-4f19-8ab3-c930396a9a7c,CN=Deleted Objects,DC=example,DC=test", scopes: scopes))
-        #expect(!FeedListener.concerns("CN=bob,OU=Contractors,DC=example,DC=test", scopes: scopes))
+        #expect(DirSyncWatch.concerns("CN=ann,OU=People,DC=example,DC=test", scopes: scopes))
+        #expect(DirSyncWatch.concerns("CN=ann\\0ADEL:4add85c5-3dac-4f19-8ab3-c930396a9a7c,CN=Deleted Objects,DC=example,DC=test", scopes: scopes))
+        #expect(!DirSyncWatch.concerns("CN=bob,OU=Contractors,DC=example,DC=test", scopes: scopes))
     }
 }
