@@ -2,7 +2,7 @@ import CLDAP
 import Config
 import Foundation
 import LDAPClient
-@testable import MixerAI
+import MixerAI
 
 /// libFuzzer targets for what reads untrusted text: the RFC 4515 filter escaper and the RFC 4514 DN escaper (with
 /// their properties), the configuration parser, MixerAI's JSON list pages, and the Retry-After and rate-limit

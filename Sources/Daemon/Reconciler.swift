@@ -93,21 +93,22 @@ public struct Reconciler: Sendable {
         var ctx = RunContext(mode: mode, started: clock(), warnings: config.warnings)
         var state: OpenState?
         defer { withExtendedLifetime(state) {} }  // the lock is held until the report is written
+        // While a daemon's full run reads and plans, its drainer sends offboardings only: the plan must not race
+        // the invites and updates of the previous one. Released when the run ends, before the next can start.
+        await drainer?.holdNonUrgent(true)
+        let outcome: Outcome
         do {
             state = try open(&ctx)
-            // While a daemon's full run reads and plans, its drainer sends offboardings only: the plan must not race
-            // the invites and updates of the previous one.
-            await drainer?.holdNonUrgent(true)
-            defer { if let drainer { Task { await drainer.holdNonUrgent(false) } } }
             let sides = try await readBoth(&ctx)
             try await recover(sides, state: state!, &ctx)
             let planned = try await plan(sides, store: state!.store, &ctx)
-            return try await act(ctx, planned, state!.store)
-        } catch let stop as RunStop {
-            return await finish(stop.report(ctx, finishedAt: clock()), store: state?.store, exit: stop.exit)
+            outcome = try await act(ctx, planned, state!.store)
         } catch {
-            return await finish(RunStop(error: "\(error)").report(ctx, finishedAt: clock()), store: state?.store, exit: 1)
+            let stop = error as? RunStop ?? RunStop(error: "\(error)")
+            outcome = await finish(stop.report(ctx, finishedAt: clock()), store: state?.store, exit: stop.exit)
         }
+        await drainer?.holdNonUrgent(false)
+        return outcome
     }
 }
 

@@ -93,7 +93,7 @@ extension MixerAIClient {
     }
 
     /// One list page's records; nil when the page is not the JSON MixerAI sends, or a record has no id.
-    static func decodePage(_ body: Data) -> [MixerUser]? {
+    public static func decodePage(_ body: Data) -> [MixerUser]? {
         guard let records = JSON.parse(Array(body))?["data"]?.array else { return nil }
         var users: [MixerUser] = []
         users.reserveCapacity(records.count)

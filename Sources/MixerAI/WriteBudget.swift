@@ -24,7 +24,7 @@ public struct WriteBudget: Sendable, Equatable {
 
     /// Learns from a response's headers. `serverDate` is its Date header: when it disagrees with the local clock
     /// by more than 2 s, the reset time is shifted by the difference (clock skew).
-    mutating func update(limit: String?, remaining: String?, reset: String?, serverDate: Date?, now: Date) {
+    public mutating func update(limit: String?, remaining: String?, reset: String?, serverDate: Date?, now: Date) {
         if let l = limit.flatMap(Int.init) { self.limit = l }
         if let r = remaining.flatMap(Int.init) {
             self.remaining = r
@@ -44,8 +44,8 @@ public struct WriteBudget: Sendable, Equatable {
 }
 
 /// `Retry-After`: delta-seconds, or an HTTP-date computed against the response's own Date header.
-enum RetryAfter {
-    static func seconds(_ value: String?, serverDate: Date?) -> TimeInterval? {
+public enum RetryAfter {
+    public static func seconds(_ value: String?, serverDate: Date?) -> TimeInterval? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         if let s = Int(value) { return TimeInterval(max(0, s)) }
         guard let date = HTTPDate.parse(value) else { return nil }
@@ -55,10 +55,10 @@ enum RetryAfter {
 
 /// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7), parsed by hand: it is read from every
 /// response's Date header, and a DateFormatter per call cost more than the call.
-enum HTTPDate {
+public enum HTTPDate {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[5] == "GMT", parts[0].hasSuffix(","), let day = Int(parts[1]),
               let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }

@@ -94,10 +94,11 @@ public enum Planner {
     /// held back only because admin grants are off). Memberships are resolved once per shared array.
     public static func inScope(_ input: PlanInput, normalize: (String) -> String = { $0.lowercased() }) -> Int {
         var memo = MembershipMemo<Bool>()
+        let roles = RoleMappingIndex(input.mappings, normalize: normalize)
         var count = 0
         for p in input.people where p.leaverEvidence.isEmpty {
             let scoped = memo.value(for: p.groups) {
-                let r = RoleResolver.resolve(p, mappings: input.mappings, allowAdminGrants: input.policy.allowAdminGrants,
+                let r = RoleResolver.resolve(p, index: roles, allowAdminGrants: input.policy.allowAdminGrants,
                                              normalize: normalize)
                 return r.isProvisioned || r.adminWithheld
             }
@@ -111,6 +112,7 @@ public enum Planner {
         let matching = Matcher.match(people: input.people, accounts: input.accounts, links: input.links, index: &index)
         func person(_ anchor: String) -> Person? { index.person(anchor: anchor, input.people).map { input.people[Int($0)] } }
         let brandIdByName = Dictionary(input.brandNamesById.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        let roles = RoleMappingIndex(input.mappings, normalize: normalize)
         // A handful of emails: a linear scan beats hashing every account's email.
         var protected = input.policy.protected.compactMap(EmailAddress.normalize)
         if let service = input.serviceAccountEmail.flatMap(EmailAddress.normalize) { protected.append(service) }
@@ -158,7 +160,7 @@ public enum Planner {
         var resolutions = MembershipMemo<Resolved>()
         func resolve(_ p: Person) -> Resolved {
             resolutions.value(for: p.groups) {
-                Resolved(groups: p.groups, input: input, brandIdByName: brandIdByName, normalize: normalize)
+                Resolved(groups: p.groups, input: input, roles: roles, brandIdByName: brandIdByName, normalize: normalize)
             }
         }
 
@@ -180,7 +182,7 @@ public enum Planner {
         // only a pair with something to say is copied out and worked through.
         let found = SyncScan.candidates(input: input, pairs: matching.pairs, personEmailHashes: index.personEmailHashes,
                                         accountEmailHashes: index.accountEmailHashes, brandIdByName: brandIdByName,
-                                        normalize: normalize)
+                                        roles: roles, normalize: normalize)
         for k in found.adoptions where !isProtected(email: input.accounts[matching.pairs[k].accountIndex].email) {
             adoptions[matching.pairs[k].anchor] = matching.pairs[k].accountId
         }

@@ -25,14 +25,31 @@ public enum RoleResolver {
     ///   person and of the mappings are compared through it.
     public static func resolve(_ person: Person, mappings: [RoleMapping], allowAdminGrants: Bool,
                                normalize: (String) -> String = { $0.lowercased() }) -> RoleResolution {
-        var memberships: [String: GroupMembership] = [:]
-        for g in person.groups { memberships[normalize(g.dn)] = memberships[normalize(g.dn)] ?? g }
+        resolve(person, index: RoleMappingIndex(mappings, normalize: normalize), allowAdminGrants: allowAdminGrants,
+                normalize: normalize)
+    }
+
+    /// The same with the mappings' group DNs normalised once (`RoleMappingIndex`): a plan resolves one membership
+    /// set per distinct combination of groups — thousands in a real company — and each costs the person's few
+    /// groups, not every mapping.
+    public static func resolve(_ person: Person, index: RoleMappingIndex, allowAdminGrants: Bool,
+                               normalize: (String) -> String = { $0.lowercased() }) -> RoleResolution {
+        // The mappings the person's groups match, in the mappings' order, each with the membership that matched
+        // (the first of the person's memberships with that DN).
+        var matched: [(index: Int, membership: GroupMembership)] = []
+        var seen = Set<String>()
+        for g in person.groups {
+            let key = normalize(g.dn)
+            guard seen.insert(key).inserted, let found = index.byGroup[key] else { continue }
+            for i in found { matched.append((i, g)) }
+        }
+        matched.sort { $0.index < $1.index }
         var unbranded: [Role] = []
         var brands: [String: Role] = [:]
         var reasons: [String] = []
         var withheld = false
-        for mapping in mappings {
-            guard let membership = memberships[normalize(mapping.group)] else { continue }
+        for (i, membership) in matched {
+            let mapping = index.mappings[i]
             let path = membership.via.isEmpty ? "" : " (via \(membership.via.joined(separator: " → ")))"
             if let brand = mapping.brand {
                 brands[brand] = max(brands[brand] ?? mapping.role, mapping.role)
@@ -55,5 +72,19 @@ public enum RoleResolver {
             global = nil
         }
         return RoleResolution(global: global, brands: brands, adminWithheld: withheld, reasons: reasons)
+    }
+}
+
+/// Role mappings keyed by their group's normalised DN, built once per plan.
+public struct RoleMappingIndex: Sendable {
+    let mappings: [RoleMapping]
+    /// Normalised group DN → the positions of the mappings naming it.
+    let byGroup: [String: [Int]]
+
+    public init(_ mappings: [RoleMapping], normalize: (String) -> String = { $0.lowercased() }) {
+        self.mappings = mappings
+        var byGroup: [String: [Int]] = [:]
+        for (i, m) in mappings.enumerated() { byGroup[normalize(m.group), default: []].append(i) }
+        self.byGroup = byGroup
     }
 }

@@ -13,8 +13,9 @@ final class Resolved: @unchecked Sendable {
     /// An account holding exactly `brandIds` at `resolution.global` needs nothing and says nothing.
     let plain: Bool
 
-    init(groups: [GroupMembership], input: PlanInput, brandIdByName: [String: String], normalize: (String) -> String) {
-        let r = RoleResolver.resolve(Person(anchor: "", dn: "", groups: groups), mappings: input.mappings,
+    init(groups: [GroupMembership], input: PlanInput, roles: RoleMappingIndex, brandIdByName: [String: String],
+         normalize: (String) -> String) {
+        let r = RoleResolver.resolve(Person(anchor: "", dn: "", groups: groups), index: roles,
                                      allowAdminGrants: input.policy.allowAdminGrants, normalize: normalize)
         var names: [String: Role] = [:]
         var ids: [String: Role] = [:]
@@ -40,6 +41,7 @@ struct SyncScan: @unchecked Sendable {
     let accountEmailHashes: [UInt64]
     let input: PlanInput
     let brandIdByName: [String: String]
+    let roles: RoleMappingIndex
     let normalize: @Sendable (String) -> String
 
     /// What the scan found: positions in `pairs` of the pairs that are not plainly in sync (worked through one by
@@ -50,13 +52,14 @@ struct SyncScan: @unchecked Sendable {
     }
 
     static func candidates(input: PlanInput, pairs: [Matching.Pair], personEmailHashes: [UInt64], accountEmailHashes: [UInt64],
-                           brandIdByName: [String: String], normalize: @escaping @Sendable (String) -> String) -> Found {
+                           brandIdByName: [String: String], roles: RoleMappingIndex,
+                           normalize: @escaping @Sendable (String) -> String) -> Found {
         input.people.withUnsafeBufferPointer { people in
             input.accounts.withUnsafeBufferPointer { accounts in
                 pairs.withUnsafeBufferPointer { pairs in
                     let scan = SyncScan(people: people, accounts: accounts, pairs: pairs, personEmailHashes: personEmailHashes,
                                         accountEmailHashes: accountEmailHashes, input: input, brandIdByName: brandIdByName,
-                                        normalize: normalize)
+                                        roles: roles, normalize: normalize)
                     let halves = ResultBox<[Found]>()
                     halves.value = [Found(), Found()]
                     let count = pairs.count
@@ -81,7 +84,8 @@ struct SyncScan: @unchecked Sendable {
                 continue
             }
             let resolved = resolutions.value(for: people[pi].groups) {
-                Resolved(groups: people[pi].groups, input: input, brandIdByName: brandIdByName, normalize: normalize)
+                Resolved(groups: people[pi].groups, input: input, roles: roles, brandIdByName: brandIdByName,
+                         normalize: normalize)
             }
             if !inSync(pi, ai, resolved) {
                 out.candidates.append(k)

@@ -1,5 +1,22 @@
 # The Debian package's life on this machine (sourced by scripts/test; needs root or sudo): install, use the
 # installed files, upgrade with an edited conffile, remove (configuration and state kept), purge (all gone).
+# Every check is a `pkg_check` or `pkg_refute` line: under `set -e` a command after `!` or inside an `&&` list can never
+# stop the script, so a check written that way could never fail.
+
+# pkg_check WHAT CMD...: fails the package test (naming WHAT) unless CMD succeeds.
+pkg_check() {
+  local what=$1
+  shift
+  "$@" || { echo "package test: failed: $what" >&2; return 1; }
+}
+
+# pkg_refute WHAT CMD...: fails the package test (naming WHAT) if CMD succeeds.
+pkg_refute() {
+  local what=$1
+  shift
+  if "$@"; then echo "package test: failed: $what" >&2; return 1; fi
+}
+
 package_test() (
   set -euo pipefail
   local deb=$1 work=$2
@@ -13,16 +30,16 @@ package_test() (
   echo "-- install $deb"
   "${apt[@]}" install "$deb" >/dev/null
   /usr/bin/mixer-sync --version
-  [ "$(stat -c '%a %U:%G' /etc/mixer-sync/mixer-sync.toml)" = "640 root:mixer-sync" ]
-  [ "$(stat -c '%a %U:%G' /etc/mixer-sync)" = "750 root:mixer-sync" ]
-  getent passwd mixer-sync >/dev/null
+  pkg_check "the configuration is 640 root:mixer-sync" test "$(stat -c '%a %U:%G' /etc/mixer-sync/mixer-sync.toml)" = "640 root:mixer-sync"
+  pkg_check "/etc/mixer-sync is 750 root:mixer-sync" test "$(stat -c '%a %U:%G' /etc/mixer-sync)" = "750 root:mixer-sync"
+  pkg_check "the mixer-sync user exists" getent passwd mixer-sync
   for f in /usr/share/man/man1/mixer-sync.1.gz /usr/share/bash-completion/completions/mixer-sync \
            /usr/share/zsh/vendor-completions/_mixer-sync /usr/share/fish/vendor_completions.d/mixer-sync.fish \
            /usr/share/doc/mixer-sync/copyright /lib/systemd/system/mixer-sync.service; do
     [ -s "$f" ] || { echo "package test: $f missing" >&2; return 1; }
   done
   zcat /usr/share/man/man1/mixer-sync.1.gz | grep -q "apply" || { echo "package test: the man page lacks the commands" >&2; return 1; }
-  grep -q "plan" /usr/share/bash-completion/completions/mixer-sync
+  pkg_check "the bash completion names the commands" grep -q "plan" /usr/share/bash-completion/completions/mixer-sync
   # As an administrator would: the two passwords beside the example configuration, then check-config.
   printf 'bind-secret' | "${S[@]}" install -m 0600 /dev/stdin /etc/mixer-sync/ldap-bind-password
   printf 'mixerai-secret' | "${S[@]}" install -m 0600 /dev/stdin /etc/mixer-sync/mixerai-password
@@ -38,15 +55,18 @@ package_test() (
   sed -i 's/^Version: \(.*\)$/Version: \1+1/' "$up/root/DEBIAN/control"
   fakeroot dpkg-deb --build --root-owner-group "$up/root" "$up/new.deb" >/dev/null
   echo "# edited by the administrator" | "${S[@]}" tee -a /etc/mixer-sync/mixer-sync.toml >/dev/null
-  "${S[@]}" mkdir -p /var/lib/mixer-sync/reports && "${S[@]}" touch /var/lib/mixer-sync/reports/kept.json
+  "${S[@]}" mkdir -p /var/lib/mixer-sync/reports
+  "${S[@]}" touch /var/lib/mixer-sync/reports/kept.json
   "${apt[@]}" -o Dpkg::Options::=--force-confold install "$up/new.deb" >/dev/null
-  dpkg-query -W -f='${Version}\n' mixer-sync | grep -q '+1$'
-  grep -q "edited by the administrator" /etc/mixer-sync/mixer-sync.toml
-  [ "$(stat -c '%a %U:%G' /etc/mixer-sync/mixer-sync.toml)" = "640 root:mixer-sync" ]
+  pkg_check "the upgrade installed the new version" sh -c "dpkg-query -W -f='\${Version}' mixer-sync | grep -q '+1\$'"
+  pkg_check "the administrator's edit survives the upgrade" grep -q "edited by the administrator" /etc/mixer-sync/mixer-sync.toml
+  pkg_check "the configuration is still 640 root:mixer-sync" test "$(stat -c '%a %U:%G' /etc/mixer-sync/mixer-sync.toml)" = "640 root:mixer-sync"
 
   echo "-- remove: the binary goes, the configuration, state and reports stay"
   "${apt[@]}" remove mixer-sync >/dev/null
-  [ ! -e /usr/bin/mixer-sync ] && [ -f /etc/mixer-sync/mixer-sync.toml ] && [ -f /var/lib/mixer-sync/reports/kept.json ]
+  pkg_refute "the binary is gone after remove" test -e /usr/bin/mixer-sync
+  pkg_check "the configuration stays after remove" test -f /etc/mixer-sync/mixer-sync.toml
+  pkg_check "the reports stay after remove" test -f /var/lib/mixer-sync/reports/kept.json
 
   echo "-- purge: nothing is left"
   "${apt[@]}" purge mixer-sync >/dev/null
@@ -54,9 +74,10 @@ package_test() (
   left=$(ls -d /etc/mixer-sync /var/lib/mixer-sync /var/log/mixer-sync /usr/share/doc/mixer-sync \
             /lib/systemd/system/mixer-sync.service 2>/dev/null || true)
   [ -z "$left" ] || { echo "package test: left after purge: $left" >&2; return 1; }
-  ! getent passwd mixer-sync >/dev/null && ! getent group mixer-sync >/dev/null
-  ! dpkg-statoverride --list | grep -q mixer-sync
-  ! dpkg-query -W mixer-sync >/dev/null 2>&1 || dpkg-query -W -f='${Status}' mixer-sync | grep -q "not-installed"
+  pkg_refute "the mixer-sync user is gone after purge" getent passwd mixer-sync
+  pkg_refute "the mixer-sync group is gone after purge" getent group mixer-sync
+  pkg_refute "no dpkg-statoverride is left after purge" sh -c 'dpkg-statoverride --list | grep -q mixer-sync'
+  pkg_refute "dpkg knows the package no more after purge" sh -c "dpkg-query -W -f='\${Status}' mixer-sync 2>/dev/null | grep -q ' installed\$\|config-files'"
   echo "package test: install, upgrade, remove and purge passed"
 )
 
