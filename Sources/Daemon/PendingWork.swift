@@ -53,8 +53,8 @@ public enum PendingWork {
 
     /// The daemon's STATUS= line after a full run.
     static func daemonStatus(_ r: RunReport, queueDepth: Int, failures: Int, quarantine: Bool) -> String {
-        "last run \(r.runId): \(r.outcome), \(r.changes.count) changes, \(r.counts["applied"] ?? 0) applied, "
-            + "\(r.counts["escrow"] ?? 0) in escrow, \(r.pendingOffboard.count) pending offboard; "
+        "last run \(r.runId): \(r.outcome), \(r.changes.count) changes, \(r.count(.applied)) applied, "
+            + "\(r.count(.escrow)) in escrow, \(r.pendingOffboard.count) pending offboard; "
             + "queue \(queueDepth) change(s); budget "
             + (r.queue.writesLeft.map { "\($0)/\(r.queue.writeLimit.map(String.init) ?? "?") writes left" } ?? "not seen yet")
             + (quarantine ? " — QUARANTINE after \(failures) failed runs" : "")

@@ -162,12 +162,15 @@ public actor QueueDrainer {
         let now = clock()
         do {
             if result.status == .applied {
-                try await store.perform { try $0.dequeue(item.id) }
                 var linked: String?
                 if item.change.kind == .invite, let anchor = item.change.anchor {
                     linked = try? await store.perform { try $0.linkedUser(anchor: anchor) }
                 }
+                // The view follows first, then the item leaves the queue: a fast path running while the dequeue is
+                // committed must see the change either still queued or already made, never neither (it would plan
+                // it again).
                 confirmed(item.change, linkedId: linked)
+                try await store.perform { try $0.dequeue(item.id) }
                 pauses = 0
                 if item.change.kind == .deactivate, let seen = item.seenAt {
                     let latency = now.timeIntervalSince(seen)

@@ -35,8 +35,8 @@ extension Reconciler {
         }
         try? store?.recordRun(RunRecord(
             runId: report.runId, at: clock(), mode: report.mode.rawValue, outcome: report.outcome.rawValue,
-            planHash: report.planHash, changes: report.changes.count, applied: report.counts["applied"] ?? 0,
-            escrow: (report.counts["escrow"] ?? 0) + (report.counts["failed"] ?? 0), report: paths.first,
+            planHash: report.planHash, changes: report.changes.count, applied: report.count(.applied),
+            escrow: report.count(.escrow) + report.count(.failed), report: paths.first,
             durationMs: report.timings["total_ms"] ?? 0, error: report.errors.first))
         return Outcome(report: report, exitCode: paths.isEmpty && exit == 0 ? 1 : exit, reportPaths: paths)
     }

@@ -294,6 +294,8 @@ struct AttributeMatcher {
     /// For `NAME;range=START-END` with a numeric END (the server has more), END + 1; nil for `END = *` (the
     /// last part) or no range option (Active Directory's ranged retrieval, MS-ADTS 3.1.1.3.1.3.3).
     static func rangeContinuation(_ name: UnsafeRawBufferPointer) -> Int? {
+        // Nearly every attribute name has no option at all: decided from the bytes, with no String made.
+        guard name.contains(UInt8(ascii: ";")) else { return nil }
         let text = String(decoding: name, as: UTF8.self).lowercased()
         guard let option = text.split(separator: ";").dropFirst().first(where: { $0.hasPrefix("range=") }) else { return nil }
         let bounds = option.dropFirst("range=".count).split(separator: "-", maxSplits: 1)

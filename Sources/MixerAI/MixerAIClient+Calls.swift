@@ -59,8 +59,10 @@ extension MixerAIClient {
         try await listUsers(pageSize: pageSize) { $0 }
     }
 
-    /// Every user, turned into `T` page by page (so a 100,000-user list is never held twice). While a full page
-    /// is being read, the next one is already on the wire: the server's time and ours overlap.
+    /// Every user, turned into `T` page by page (so a 100,000-user list is never held twice). The next page is
+    /// asked for as soon as a page arrives, before it is decoded: the server's time and ours overlap. The list
+    /// ends at the first empty page (a page may be short before the end: MixerAI filters inactive users after
+    /// paging), so only the one request after it is spent for nothing.
     public func listUsers<T: Sendable>(pageSize: Int = 100, map: @escaping @Sendable (MixerUser) -> T,
                                        progress: (@Sendable (_ page: Int, _ users: Int) -> Void)? = nil) async throws -> [T] {
         func path(_ page: Int) -> String { "/api/users?page=\(page)&pageSize=\(pageSize)&includeInactive=true" }
@@ -71,8 +73,8 @@ extension MixerAIClient {
         while true {
             let current = page
             let response = try await (pending ?? Task { try await self.call("GET", path(current)) }).value
-            pending = nil
             guard response.status == 200 else { throw refused(response, "GET", path(page)) }
+            pending = Task { try await self.call("GET", path(current + 1)) }
             let body = response.body
             let decoding = Task.detached { Self.decodePage(body) }
             let users: [MixerUser]
@@ -82,8 +84,10 @@ extension MixerAIClient {
                 }
                 users = decoded
             }
-            if users.isEmpty { return out }
-            if users.count >= pageSize { pending = Task { try await self.call("GET", path(current + 1)) } }
+            if users.isEmpty {
+                _ = try? await pending?.value  // the request after the end: not left running behind the caller
+                return out
+            }
             do {
                 for user in users where seen.insert(user.id).inserted { out.append(map(user)) }
             }

@@ -206,6 +206,9 @@ public struct RunReport: Codable, Sendable, Equatable {
 
     public var held: Bool { gates.contains { $0.verdict == .hold } && approvedBy == nil }
 
+    /// How many of the run's changes ended with `status` (`counts` by status).
+    public func count(_ status: ItemStatus) -> Int { counts[status.rawValue] ?? 0 }
+
     /// RFC 3339 in UTC to the second (`2026-11-29T10:15:00Z`), written by hand: ISO8601DateFormatter loads ICU,
     /// which a long-running daemon would otherwise keep mapped for one timestamp per report.
     public static func iso(_ date: Date) -> String {
