@@ -59,38 +59,49 @@ extension MixerAIClient {
         try await listUsers(pageSize: pageSize) { $0 }
     }
 
-    /// Every user, turned into `T` page by page (so a 100,000-user list is never held twice). The next page is
-    /// asked for as soon as a page arrives, before it is decoded: the server's time and ours overlap. The list
-    /// ends at the first empty page (a page may be short before the end: MixerAI filters inactive users after
-    /// paging), so only the one request after it is spent for nothing.
+    /// Every user, turned into `T` page by page (so a 100,000-user list is never held twice). Once the first page
+    /// came back (the session works: a refused session costs one call, not a storm), two pages are always asked for
+    /// ahead of the one being decoded: the connection's queue starts the next request the moment a page has
+    /// arrived (as a curl loop does), and the server's time and ours overlap. The list ends at the first empty
+    /// page (a page may be short before the end: MixerAI filters inactive users after paging), so the two requests
+    /// after it are the only ones spent for nothing.
     public func listUsers<T: Sendable>(pageSize: Int = 100, map: @escaping @Sendable (MixerUser) -> T,
                                        progress: (@Sendable (_ page: Int, _ users: Int) -> Void)? = nil) async throws -> [T] {
         func path(_ page: Int) -> String { "/api/users?page=\(page)&pageSize=\(pageSize)&includeInactive=true" }
         var out: [T] = []
         var seen = Set<String>()
+        var ahead: [Int: Task<HTTPResponse, any Error>] = [:]
+        func ask(_ page: Int) {
+            if ahead[page] == nil { ahead[page] = Task { try await self.call("GET", path(page)) } }
+        }
+        // Requests already queued are not left running behind the caller, whatever the outcome.
+        func drain() async { for task in ahead.values { _ = try? await task.value } }
         var page = 1
-        var pending: Task<HTTPResponse, any Error>? = Task { try await self.call("GET", path(1)) }
         while true {
             let current = page
-            let response = try await (pending ?? Task { try await self.call("GET", path(current)) }).value
-            guard response.status == 200 else { throw refused(response, "GET", path(page)) }
-            pending = Task { try await self.call("GET", path(current + 1)) }
+            ask(current)
+            let response: HTTPResponse
+            do { response = try await ahead.removeValue(forKey: current)!.value } catch {
+                await drain()
+                throw error
+            }
+            guard response.status == 200 else {
+                await drain()
+                throw refused(response, "GET", path(page))
+            }
+            ask(current + 1)
+            ask(current + 2)
             let body = response.body
             let decoding = Task.detached { Self.decodePage(body) }
-            let users: [MixerUser]
-            do {
-                guard let decoded = try await decoding.value else {
-                    throw MixerAIError.malformed("the user list page \(page) does not decode")
-                }
-                users = decoded
+            guard let users = await decoding.value else {
+                await drain()
+                throw MixerAIError.malformed("the user list page \(page) does not decode")
             }
             if users.isEmpty {
-                _ = try? await pending?.value  // the request after the end: not left running behind the caller
+                await drain()
                 return out
             }
-            do {
-                for user in users where seen.insert(user.id).inserted { out.append(map(user)) }
-            }
+            for user in users where seen.insert(user.id).inserted { out.append(map(user)) }
             progress?(page, out.count)
             page += 1
         }
