@@ -23,19 +23,13 @@ struct Harness {
         scratch = NSTemporaryDirectory() + "mixer-sync-daemon-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let toml = """
+            # The directory is the fake: these settings are validated, never used to connect.
             [directory]
             url = "ldap://127.0.0.1:1"
             bind_dn = "cn=reader,dc=example,dc=com"
             bind_password_file = "bind-password"
-
-            [[directory.users]]
-            name = "staff"
-            base = "ou=people,dc=example,dc=com"
-            filter = "(objectClass=inetOrgPerson)"
-
-            [directory.groups]
-            base = "ou=groups,dc=example,dc=com"
-            filter = "(objectClass=groupOfNames)"
+            users = [{ name = "staff", base = "ou=people,dc=example,dc=com", filter = "(objectClass=inetOrgPerson)" }]
+            groups = { base = "ou=groups,dc=example,dc=com", filter = "(objectClass=groupOfNames)" }
 
             [[roles]]
             group = "\(Self.editors)"
