@@ -22,12 +22,16 @@ public struct PlanFile: Codable, Sendable {
         }
     }
 
-    func write(to path: String) throws {
+    /// Writes the plan to each path (encoded once).
+    func write(to paths: String...) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
-        try ReportWriter.atomicWrite(try encoder.encode(self), to: path)
+        let data = try encoder.encode(self)
+        for path in paths {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try ReportWriter.atomicWrite(data, to: path)
+        }
     }
 }
 

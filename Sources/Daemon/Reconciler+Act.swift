@@ -51,11 +51,16 @@ extension Reconciler {
         let path = out ?? config.state.directory + "/plans/\(ctx.runId).json"
         let file = PlanFile(planHash: p.hash, runId: ctx.runId, createdAt: RunReport.iso(p.now), held: held, changes: p.changes)
         var errors: [String] = []
+        let (plans, keep) = (config.state.directory + "/plans", config.report.keep)
         do {
-            try file.write(to: path)
-            if out == nil {
-                try file.write(to: config.state.directory + "/plans/latest.json")
-                PlanFile.prune(directory: config.state.directory + "/plans", keep: config.report.keep)
+            // Off the cooperative pool, like every fsync.
+            try await store.perform { _ in
+                if out == nil {
+                    try file.write(to: path, plans + "/latest.json")
+                    PlanFile.prune(directory: plans, keep: keep)
+                } else {
+                    try file.write(to: path)
+                }
             }
         } catch { errors.append("cannot write the plan file: \(error)") }
         await recordSnapshot(ctx, p, store: store, good: false)

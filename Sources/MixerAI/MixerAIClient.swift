@@ -130,7 +130,8 @@ public actor MixerAIClient {
                 }
                 throw MixerAIError.transport(error)
             }
-            let serverDate = response.header("date").flatMap(HTTPDate.parse)
+            // The server's clock matters for the budget's reset and for Retry-After only: not parsed for every read.
+            let serverDate = isWrite || response.status == 429 ? response.header("date").flatMap(HTTPDate.parse) : nil
             if isWrite {
                 budget.update(limit: response.header("x-ratelimit-limit"), remaining: response.header("x-ratelimit-remaining"),
                               reset: response.header("x-ratelimit-reset"), serverDate: serverDate, now: Date())
