@@ -32,7 +32,7 @@ package_test() (
   /usr/bin/mixer-sync --version
   pkg_check "the configuration is 640 root:mixer-sync" test "$(stat -c '%a %U:%G' /etc/mixer-sync/mixer-sync.toml)" = "640 root:mixer-sync"
   pkg_check "/etc/mixer-sync is 750 root:mixer-sync" test "$(stat -c '%a %U:%G' /etc/mixer-sync)" = "750 root:mixer-sync"
-  pkg_check "the mixer-sync user exists" getent passwd mixer-sync
+  pkg_check "the mixer-sync user exists" sh -c 'getent passwd mixer-sync >/dev/null'
   for f in /usr/share/man/man1/mixer-sync.1.gz /usr/share/bash-completion/completions/mixer-sync \
            /usr/share/zsh/vendor-completions/_mixer-sync /usr/share/fish/vendor_completions.d/mixer-sync.fish \
            /usr/share/doc/mixer-sync/copyright /lib/systemd/system/mixer-sync.service; do
@@ -74,8 +74,8 @@ package_test() (
   left=$(ls -d /etc/mixer-sync /var/lib/mixer-sync /var/log/mixer-sync /usr/share/doc/mixer-sync \
             /lib/systemd/system/mixer-sync.service 2>/dev/null || true)
   [ -z "$left" ] || { echo "package test: left after purge: $left" >&2; return 1; }
-  pkg_refute "the mixer-sync user is gone after purge" getent passwd mixer-sync
-  pkg_refute "the mixer-sync group is gone after purge" getent group mixer-sync
+  pkg_refute "the mixer-sync user is gone after purge" sh -c 'getent passwd mixer-sync >/dev/null'
+  pkg_refute "the mixer-sync group is gone after purge" sh -c 'getent group mixer-sync >/dev/null'
   pkg_refute "no dpkg-statoverride is left after purge" sh -c 'dpkg-statoverride --list | grep -q mixer-sync'
   pkg_refute "dpkg knows the package no more after purge" sh -c "dpkg-query -W -f='\${Status}' mixer-sync 2>/dev/null | grep -q ' installed\$\|config-files'"
   echo "package test: install, upgrade, remove and purge passed"
