@@ -168,16 +168,35 @@ enum JSON: Equatable {
 }
 
 extension MixerUser {
-    /// A list record from the reader above; nil without an id (the same rule as the Decodable path).
+    /// A list record from the reader above; nil without an id (the same rule as the Decodable path). The record's
+    /// fields are walked once (a lookup per field would scan them all again for each).
     init?(json: JSON) {
-        guard let id = json["id"]?.string else { return nil }
-        self.init(id: id, email: json["email"]?.string, fullName: json["full_name"]?.string,
-                  jobTitle: json["job_title"]?.string, company: json["company"]?.string, role: json["role"]?.string,
-                  globalRole: json["global_role"]?.string, createdAt: json["created_at"]?.string,
-                  lastSignInAt: json["last_sign_in_at"]?.string, userStatus: json["user_status"]?.string,
-                  brandPermissions: (json["brand_permissions"]?.array ?? []).compactMap { p in
-                      guard let brandId = p["brand_id"]?.string else { return nil }
-                      return BrandPermission(brandId: brandId, role: p["role"]?.string ?? "viewer", brandName: p["brand"]?["name"]?.string)
-                  })
+        guard case .object(let fields) = json else { return nil }
+        var id, email, fullName, jobTitle, company, role, globalRole, createdAt, lastSignIn, status: String?
+        var permissions: [BrandPermission] = []
+        for (key, value) in fields {
+            switch key {
+            case "id": id = value.string
+            case "email": email = value.string
+            case "full_name": fullName = value.string
+            case "job_title": jobTitle = value.string
+            case "company": company = value.string
+            case "role": role = value.string
+            case "global_role": globalRole = value.string
+            case "created_at": createdAt = value.string
+            case "last_sign_in_at": lastSignIn = value.string
+            case "user_status": status = value.string
+            case "brand_permissions":
+                permissions = (value.array ?? []).compactMap { p in
+                    guard let brandId = p["brand_id"]?.string else { return nil }
+                    return BrandPermission(brandId: brandId, role: p["role"]?.string ?? "viewer", brandName: p["brand"]?["name"]?.string)
+                }
+            default: continue
+            }
+        }
+        guard let id else { return nil }
+        self.init(id: id, email: email, fullName: fullName, jobTitle: jobTitle, company: company, role: role,
+                  globalRole: globalRole, createdAt: createdAt, lastSignInAt: lastSignIn, userStatus: status,
+                  brandPermissions: permissions)
     }
 }
