@@ -124,7 +124,10 @@ struct Applier: Sendable {
             // The roles are kept before they are stripped (reactivation = restore).
             try await state { try $0.keepInLedger(userId: id, state: change.from, at: now) }
         }
-        let intent = try await state { try $0.journalBegin(runId: runId, planHash: planHash, change: change, step: firstStep, at: now) }
+        let (runId, planHash) = (self.runId, self.planHash)
+        let intent = try await state {
+            try $0.journalBegin(runId: runId, planHash: planHash, change: change, step: firstStep, at: now)
+        }
         CrashPoint.reached("after-intent-commit", kind: change.kind.rawValue)
         do {
             try await calls(change, intent: intent)
@@ -134,7 +137,9 @@ struct Applier: Sendable {
         } catch let error as MixerAIError {
             if case .transport(let t) = error, t.outcomeUnknown, change.kind != .invite,
                let id = change.mixerUserId, try await readBack(change, userId: id) {
-                try await state { try $0.journalMark(intent, status: .confirmed, error: "ambiguous, proven applied by read-back", at: clock()) }
+                try await state {
+                    try $0.journalMark(intent, status: .confirmed, error: "ambiguous, proven applied by read-back", at: clock())
+                }
                 try await after(change, userId: id, at: clock())
                 return
             }
@@ -159,14 +164,17 @@ struct Applier: Sendable {
             }
             CrashPoint.reached("after-invite-before-link", kind: change.kind.rawValue)
             if let anchor = change.anchor {
-                try await state { try $0.link(anchor: anchor, userId: userId, email: email, at: clock(), grant: change.inviteGrant) }
+                try await state {
+                    try $0.link(anchor: anchor, userId: userId, email: email, at: clock(), grant: change.inviteGrant)
+                }
             } else {
                 try await state { try $0.setPendingGrant(userId: userId, state: change.inviteGrant) }
             }
             try await state { try $0.journalMark(intent, status: .sent, step: "put", userId: userId, at: clock()) }
             if change.inviteNeedsUpdate || adopted {
                 try await client.update(userId: userId, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
-                try await state { try $0.setPendingGrant(userId: userId, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:])) }
+                let granted = AccountState(role: change.to.role, brands: change.to.brands ?? [:])
+                try await state { try $0.setPendingGrant(userId: userId, state: granted) }
             }
         case .deactivate:
             guard let id = change.mixerUserId else { throw RunError("an offboarding without an account id") }
@@ -199,7 +207,8 @@ struct Applier: Sendable {
             try await state { try $0.journalMark(intent, status: .sent, step: "put", at: clock()) }
             try await client.update(userId: id, to: AccountMapping.update(change.to, brandIdByName: brandIdByName))
             if profiles[id]?.pending == true {
-                try await state { try $0.setPendingGrant(userId: id, state: AccountState(role: change.to.role, brands: change.to.brands ?? [:])) }
+                let granted = AccountState(role: change.to.role, brands: change.to.brands ?? [:])
+                try await state { try $0.setPendingGrant(userId: id, state: granted) }
             }
         }
     }

@@ -22,7 +22,8 @@ extension Reconciler {
         case .refuseStale(let saved):
             let items = p.changes.map { RunReport.Item($0, status: .skipped, statusReason: "the saved plan is out of date") }
             return await finish(report(ctx, p, .error, items: items, errors: [
-                "refused: the directory or MixerAI changed since \(planPath ?? "the plan file") was made (its plan_hash \(saved), now \(p.hash)); run plan again",
+                "refused: the directory or MixerAI changed since \(planPath ?? "the plan file") was made "
+                    + "(its plan_hash \(saved), now \(p.hash)); run plan again",
             ], planFile: planPath), store: store, exit: 1)
         case .hold:
             return await hold(ctx, p, store: store, sink: fullRunSink(store), planFile: planPath)

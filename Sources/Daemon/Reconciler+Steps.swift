@@ -93,7 +93,8 @@ extension Reconciler {
         // A list that lacks the service account itself is not the whole list (a permission or paging fault):
         // planning from it would invite people who have accounts, so the run stops here.
         guard accounts.contains(where: { $0.id == me.id }) else {
-            throw RunError("MixerAI's user list (\(accounts.count) users) does not contain the service account \(me.email): an incomplete list, nothing planned")
+            throw RunError("MixerAI's user list (\(accounts.count) users) does not contain the service account "
+                           + "\(me.email): an incomplete list, nothing planned")
         }
         let brands = try await admin.listBrands()
         return (admin, accounts, brands, Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }))
