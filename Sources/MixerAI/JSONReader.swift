@@ -174,7 +174,8 @@ extension MixerUser {
         guard case .object(let fields) = json else { return nil }
         var id, email, fullName, jobTitle, company, role, globalRole, createdAt, lastSignIn, status: String?
         var permissions: [BrandPermission] = []
-        for (key, value) in fields {
+        var seen = Set<String>()
+        for (key, value) in fields where seen.insert(key).inserted {  // the first of a repeated key, as before
             switch key {
             case "id": id = value.string
             case "email": email = value.string
