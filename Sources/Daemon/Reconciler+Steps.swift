@@ -82,8 +82,7 @@ extension Reconciler {
     }
 
     /// The admin, every account (mapped page by page: the wire records are not kept), and the brands.
-    func readMixerAI() async throws -> (admin: any MixerAIAdmin, accounts: [Account], brands: [MixerBrand],
-                                        brandNamesById: [String: String]) {
+    func readMixerAI() async throws -> (admin: any MixerAIAdmin, accounts: [Account], brands: [MixerBrand]) {
         let admin = try connect(config)
         let me = try await admin.me()
         let log = self.log
@@ -97,7 +96,7 @@ extension Reconciler {
                            + "\(me.email): an incomplete list, nothing planned")
         }
         let brands = try await admin.listBrands()
-        return (admin, accounts, brands, Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }))
+        return (admin, accounts, brands)
     }
 
     /// 3. Unfinished intents of an earlier run are settled from this read before anything new (crash safety).

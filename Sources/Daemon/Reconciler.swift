@@ -77,7 +77,8 @@ public struct Reconciler: Sendable {
     public func explain(_ who: String) async throws -> [String]? {
         let store = try openState(config)
         let snapshot = try await source.read(roleGroups: config.roles.map(\.group), now: clock())
-        let sides = try await readMixerAI()
+        let read = try await readMixerAI()
+        let sides = Sides(snapshot: snapshot, admin: read.admin, accounts: read.accounts, brands: read.brands)
         let input = try await planInput(snapshot: snapshot, accounts: sides.accounts, brandNamesById: sides.brandNamesById,
                                         store: store, now: clock(), readOnly: true)
         let plan = Planner.plan(input, normalize: Self.normalizeDN)
