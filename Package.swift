@@ -60,6 +60,7 @@ let package = Package(
 
         // A faithful emulator of MixerAI's user API (tests, demos, benchmarks): the logic, then the executable.
         .target(name: "Sandbox", dependencies: [
+            "Reconcile",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),

@@ -48,6 +48,7 @@ public enum ConfigLoader {
         let directorySettings = try DirectorySection.parse(directoryTable, secrets: resolver, warnings: &warnings)
         let roles = try (top.arrayOfTables("roles") ?? []).map(parseRole)
         let mixerai = try top.subtable("mixerai").map { try MixerAISection.parse($0, secrets: resolver, warnings: &warnings) }
+        let supabase = try top.subtable("supabase").map { try SupabaseSection.parse($0, secrets: resolver, warnings: &warnings) }
         let policy = try top.subtable("policy").map(parsePolicy) ?? Policy()
         let state = try top.subtable("state").map { t -> StateSettings in
             let s = StateSettings(directory: try t.string("directory") ?? "/var/lib/mixer-sync")
@@ -57,8 +58,8 @@ public enum ConfigLoader {
         let report = try parseReport(top.subtable("report"), stateDirectory: state.directory)
         let daemon = try parseDaemon(top.subtable("daemon"))
         try top.finish()
-        return MixerSyncConfig(file: file, directory: directorySettings, roles: roles, mixerai: mixerai, policy: policy,
-                               state: state, report: report, daemon: daemon, warnings: warnings)
+        return MixerSyncConfig(file: file, directory: directorySettings, roles: roles, mixerai: mixerai, supabase: supabase,
+                               policy: policy, state: state, report: report, daemon: daemon, warnings: warnings)
     }
 
     /// Checks every secret file the configuration names: present, readable, not empty.

@@ -51,6 +51,8 @@ public struct MixerSyncConfig: Sendable {
     public var directory: DirectorySettings
     public var roles: [RoleMapping]
     public var mixerai: MixerAISettings?
+    /// `[supabase]`: bans through GoTrue's admin API; nil when the section is absent.
+    public var supabase: SupabaseSettings?
     public var policy: Policy
     public var state: StateSettings
     public var report: ReportSettings
@@ -66,6 +68,7 @@ public struct MixerSyncConfig: Sendable {
             files.append(("mixerai.service_password_file", m.servicePasswordFile))
             if let p = m.supabaseAnonKeyFile { files.append(("mixerai.supabase_anon_key_file", p)) }
         }
+        if let s = supabase { files.append(("supabase.service_role_key_file", s.serviceRoleKeyFile)) }
         return files
     }
 }

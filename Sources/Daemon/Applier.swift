@@ -14,6 +14,8 @@ struct Applier: Sendable {
         var reason: String?
         /// Nothing after this can succeed now (the session was refused, or MixerAI answered 429).
         var stopsTheRest = false
+        /// An offboarding whose ban failed says so here (`sign_in` in the report); nil otherwise.
+        var signIn: String?
     }
 
     let client: any MixerAIAdmin
@@ -29,6 +31,8 @@ struct Applier: Sendable {
     let clock: @Sendable () -> Date
     var log: @Sendable (String) -> Void = { _ in }
     var shouldStop: @Sendable () -> Bool = { false }
+    /// `[supabase]`: offboardings ban sign-in first, outside MixerAI's budget; reactivations lift the ban.
+    var ban: SignInBan?
 
     /// The state, off the cooperative pool.
     func state<T: Sendable>(_ body: @escaping @Sendable (StateStore) throws -> T) async throws -> T {
@@ -36,6 +40,30 @@ struct Applier: Sendable {
     }
 
     func apply(_ queue: [Change]) async -> [Result] {
+        // The bans go first, all of them: they lock leavers out and are not in MixerAI's budget, so an offboarding
+        // the budget leaves in escrow is banned all the same.
+        var banFailures: [String: String] = [:]
+        for change in queue where change.kind == .deactivate {
+            if let failure = await banFirst(change) { banFailures[QueueItem.key(change)] = failure }
+        }
+        var results = await applyWrites(queue)
+        for i in results.indices { results[i].signIn = results[i].signIn ?? banFailures[QueueItem.key(results[i].change)] }
+        return results
+    }
+
+    /// The ban of an offboarding, when bans are on: nil when it holds, else what the report says of sign-in.
+    func banFirst(_ change: Change) async -> String? {
+        guard let ban, change.kind == .deactivate else { return nil }
+        switch await ban.ensure(change, runId: runId, planHash: planHash) {
+        case .banned: return nil
+        case .refused(let why): return "still possible: \(why)"
+        case .failed(let why):
+            log("ban of \(change.email ?? change.mixerUserId ?? "") failed: \(why)")
+            return "still possible: the ban failed (\(why)); tried again by the next run"
+        }
+    }
+
+    private func applyWrites(_ queue: [Change]) async -> [Result] {
         var results: [Result] = []
         var stop: String?
         var attempted = 0, failed = 0
@@ -55,7 +83,7 @@ struct Applier: Sendable {
                 results.append(Result(change: change, status: .escrow, reason: stop))
                 continue
             }
-            let result = await attempt(change)
+            let result = await write(change)
             results.append(result)
             if result.stopsTheRest { stop = "not attempted: \(result.reason ?? "")" }
             attempted += 1
@@ -76,6 +104,13 @@ struct Applier: Sendable {
 
     /// One change, its outcome classified: applied; escrow (worth retrying); failed (the session or its rights).
     func attempt(_ change: Change) async -> Result {
+        let signIn = await banFirst(change)
+        var result = await write(change)
+        result.signIn = signIn
+        return result
+    }
+
+    private func write(_ change: Change) async -> Result {
         do {
             try await execute(change)
             log("applied \(change.kind.rawValue) \(change.email ?? change.mixerUserId ?? "")")
@@ -192,6 +227,8 @@ struct Applier: Sendable {
             try await after(change, userId: id, at: clock())
         case .reactivate:
             guard let id = change.mixerUserId else { throw RunError("a reactivation without an account id") }
+            // Sign-in comes back before the roles do.
+            try await ban?.lift(change, runId: runId, planHash: planHash)
             try await state { try $0.journalMark(intent, status: .sent, step: "reactivate", at: clock()) }
             try await client.reactivate(userId: id)
             try await state { try $0.journalMark(intent, status: .sent, step: "put", at: clock()) }

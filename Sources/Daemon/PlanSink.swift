@@ -27,6 +27,8 @@ struct SinkBatch: Sendable {
     let readStart: Date
     /// When the change feed first heard of what this pass handles.
     var seenAt: Date?
+    /// `[supabase]`: offboardings ban sign-in first (nil: bans are off).
+    var ban: SignInBan?
 }
 
 /// `apply` from the command line: the changes go now, journaled one by one, within the write budget.
@@ -46,6 +48,7 @@ struct ApplyNow: PlanSink {
                               maxBudgetWait: maxBudgetWait, clock: clock)
         applier.log = log
         applier.shouldStop = shouldStop
+        applier.ban = batch.ban
         return await applier.apply(changes)
     }
 
@@ -75,7 +78,7 @@ struct QueueAndWait: PlanSink {
             return changes.map { Applier.Result(change: $0, status: .failed, reason: "the write queue: \(error)") }
         }
         if let admin = batch.sides.admin {
-            await drainer.attach(client: admin, brands: batch.sides.brands, accounts: batch.sides.accounts)
+            await drainer.attach(client: admin, brands: batch.sides.brands, accounts: batch.sides.accounts, ban: batch.ban)
         }
         var done: [String: Applier.Result] = [:]
         while done.count < keys.count {

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import MixerAI
 import Reconcile
+import Report
 import State
 
 /// The daemon's one writer: drains the durable queue (the state database's `queue`) into MixerAI, always taking
@@ -18,6 +19,11 @@ public actor QueueDrainer {
     let burst: FeedBurst
 
     private var client: (any MixerAIAdmin)?
+    /// `[supabase]`: offboardings are banned as soon as they may go, whatever MixerAI's budget (docs/revocation.md).
+    private var ban: SignInBan?
+    /// Queue keys whose ban is confirmed, and when a failed ban is tried again.
+    private var banned: Set<String> = []
+    private var banRetryAt: [String: Date] = [:]
     private var brandIdByName: [String: String] = [:]
     private var brandNamesById: [String: String] = [:]
     private var accounts: [Account] = []
@@ -43,8 +49,9 @@ public actor QueueDrainer {
     }
 
     /// A full run hands over its client and what it read; the drainer writes with them from now on.
-    func attach(client: any MixerAIAdmin, brands: [MixerBrand], accounts: [Account]) {
+    func attach(client: any MixerAIAdmin, brands: [MixerBrand], accounts: [Account], ban: SignInBan? = nil) {
         self.client = client
+        self.ban = ban
         brandIdByName = Dictionary(brands.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
         brandNamesById = Dictionary(brands.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         self.accounts = accounts
@@ -110,6 +117,7 @@ public actor QueueDrainer {
     public func run(stopping: @escaping @Sendable () -> Bool) async {
         while !stopping() {
             guard let client else { await sleep(until: nil); continue }
+            await banPending()
             let now = clock()
             if let until = pausedUntil, until > now { await sleep(until: until); continue }
             let next: (item: QueueItem?, nextDue: Date?)
@@ -149,6 +157,38 @@ public actor QueueDrainer {
         return left < needed ? reset : nil
     }
 
+    /// Bans every queued offboarding that may go (not one of a burst still being judged) and is not banned yet:
+    /// the ban does not wait for MixerAI's window, the deactivation and the stripping PUT do.
+    private func banPending() async {
+        guard let ban else { return }
+        let now = clock()
+        guard let items = try? await store.perform({ try $0.pendingOffboards() }) else { return }
+        let live = Set(items.map(\.key))
+        banned.formIntersection(live)
+        for item in items where item.change.kind == .deactivate && !banned.contains(item.key) {
+            if burst.isOpen && item.source == .feed { continue }
+            if let retry = banRetryAt[item.key], retry > now { continue }
+            switch await ban.ensure(item.change, runId: item.runId, planHash: item.planHash) {
+            case .banned(let until):
+                banned.insert(item.key)
+                banRetryAt[item.key] = nil
+                if let seen = item.seenAt {
+                    let latency = clock().timeIntervalSince(seen)
+                    Metrics.Timer(label: "mixer_sync_ban_latency_seconds").recordNanoseconds(Int64(latency * 1e9))
+                    logger.notice("sign-in banned", metadata: ["user.email": "\(item.change.email ?? "")",
+                                                               "ban.until": "\(RunReport.iso(until))",
+                                                               "ban.latency_ms": "\(Int(latency * 1000))"])
+                }
+            case .refused:
+                banned.insert(item.key)
+            case .failed(let why):
+                banRetryAt[item.key] = clock().addingTimeInterval(30)
+                logger.warning("sign-in ban failed; tried again in 30 s",
+                               metadata: ["user.email": "\(item.change.email ?? "")", "ban.error": "\(why)"])
+            }
+        }
+    }
+
     private func write(_ item: QueueItem, client: any MixerAIAdmin) async {
         var profiles: [String: AccountProfile] = [:]
         if let id = item.change.mixerUserId, let p = item.profile { profiles[id] = p }
@@ -156,6 +196,7 @@ public actor QueueDrainer {
                               approved: item.approved, brandIdByName: brandIdByName, profiles: profiles,
                               maxBudgetWait: .infinity, clock: clock)
         applier.log = { [logger] line in logger.debug("\(line)") }
+        applier.ban = ban
         let started = clock()
         let result = await applier.attempt(item.change)
         if watched.contains(item.key) { outcomes[item.key] = result }

@@ -14,6 +14,16 @@ extension Reconciler {
                 return await finish(report(ctx, p, .error, items: [], errors: ["\(error)"], planFile: planPath), store: store, exit: 1)
             }
         }
+        var p = p
+        do {
+            let writesAccess = p.changes.contains { $0.kind == .deactivate || $0.kind == .reactivate }
+            p.ban = try await prepareBan(store: store, probe: ctx.mode != .dryRun && !p.held && writesAccess)
+        } catch {
+            // Nothing is half-done: no offboarding goes without the ban that was asked for.
+            let items = p.changes.map { RunReport.Item($0, status: ctx.mode == .dryRun ? .planned : .skipped,
+                                                       statusReason: ctx.mode == .dryRun ? nil : "not sent: \(error)") }
+            return await finish(report(ctx, p, .error, items: items, errors: ["\(error)"], planFile: planPath), store: store, exit: 1)
+        }
         let decision = RunDecision.decide(.init(dryRun: ctx.mode == .dryRun, changes: p.changes.count, verdicts: p.verdicts,
                                                 approved: p.approved, savedPlanHash: saved, planHash: p.hash))
         switch decision {
@@ -32,7 +42,8 @@ extension Reconciler {
             let results = try await send(ctx, p, store: store, sink: fullRunSink(store))
             var ctx = ctx
             ctx.timings["apply_ms"] = ms(since: applyStart)
-            let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason) }
+            let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason, signIn: $0.signIn) }
+            if let ban = p.ban { ctx.warnings += await catchUpBans(p, ban: ban, runId: ctx.runId) }
             await recordSnapshot(ctx, p, store: store, good: true)
             return await finish(report(ctx, p, p.changes.isEmpty ? .inSync : .applied, items: items, planFile: planPath),
                           store: store, exit: items.contains { $0.status != .applied } ? 4 : 0)
@@ -117,7 +128,7 @@ extension Reconciler {
         var profiles: [String: AccountProfile] = [:]
         for a in p.input.accounts where wanted.contains(a.id) { profiles[a.id] = AccountMapping.profile(a) }
         return SinkBatch(runId: ctx.runId, planHash: p.hash, approved: p.approved, profiles: profiles, sides: p.sides,
-                         readStart: ctx.started, seenAt: seenAt)
+                         readStart: ctx.started, seenAt: seenAt, ban: p.ban)
     }
 
     /// The report of a run that planned: the same fields for every mode; full runs add the audit and the queue.

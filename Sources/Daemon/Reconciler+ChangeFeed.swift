@@ -37,7 +37,7 @@ extension Reconciler {
                                                     approved: p.approved, planHash: p.hash))
             if decision == .hold { return await hold(ctx, p, store: store!, sink: sink, seenAt: seenAt) }
             let results = try await send(ctx, p, store: store!, sink: sink, seenAt: seenAt)
-            let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason) }
+            let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason, signIn: $0.signIn) }
             let errors = results.first { $0.status == .failed }.map { ["cannot queue the changes: \($0.reason ?? "")"] } ?? []
             return await finish(report(ctx, p, errors.isEmpty ? .changes : .error, items: items, errors: errors),
                           store: store, exit: errors.isEmpty ? 0 : 1)

@@ -11,12 +11,21 @@ extension Reconciler {
         return await withCheckedContinuation { k in DispatchQueue.global().async { k.resume(returning: done()) } }
     }
 
+    /// What the report may say of sign-in: bans are on only with `[supabase]`, and only confirmed bans count.
+    func revocation(_ store: StateStore?) -> RunReport.Revocation {
+        guard let s = config.supabase else { return .off("no [supabase] section") }
+        guard s.bans else { return .off("[supabase] on_offboard = \"none\"") }
+        let bans = (try? store?.bans(now: clock())) ?? [:]
+        return .on { bans[$0]?.bannedUntil }
+    }
+
     private func write(_ report: RunReport, store: StateStore?, exit: Int32) -> Outcome {
         var report = report
         // Offboardings still in the durable queue (from the change feed, or an earlier run) lead every report.
         if let queued = try? store?.pendingOffboards() {
             report.pendingOffboard = PendingWork.offboardings(report.pendingOffboard, queued: queued)
         }
+        report.tellSignIn(revocation(store))
         var paths: [String] = []
         var writer = ReportWriter(directory: config.report.directory,
                                   formats: config.report.formats.compactMap { ReportWriter.Format(rawValue: $0.rawValue) },

@@ -104,8 +104,9 @@ extension Reconciler {
         guard !ctx.besideDaemon && recoverUnfinished else { return }
         let now = clock()
         do {
-            let notes = try await state.store.perform { store in
-                let unfinished = try store.unfinishedIntents()
+            var notes = try await recoverBans(state.store, now: now)
+            notes += try await state.store.perform { store in
+                let unfinished = try store.unfinishedIntents().filter { !SignInBan.isBanStep($0) }
                 return unfinished.isEmpty ? [] : try Recovery.resolve(unfinished, accounts: sides.accounts, store: store, now: now)
             }
             ctx.warnings += notes

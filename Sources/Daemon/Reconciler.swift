@@ -24,6 +24,8 @@ public struct Reconciler: Sendable {
     public var source: any DirectorySource
     /// MixerAI, connected afresh for each full run (a client from `[mixerai]` unless a test says otherwise).
     public var connect: @Sendable (MixerSyncConfig) throws -> any MixerAIAdmin = Reconciler.mixerAIClient
+    /// What bans sign-in (GoTrue's admin API from `[supabase]` unless a test says otherwise); nil: bans are off.
+    public var revoke: @Sendable (MixerSyncConfig) throws -> (any SignInRevoker)? = Reconciler.goTrueRevoker
     /// The state database (one per process and directory: `StateStore.open`).
     public var openState: @Sendable (MixerSyncConfig) throws -> StateStore = { try StateStore.open(directory: $0.state.directory) }
     /// The longest mixer-sync waits for MixerAI's write window to reset inside one run; beyond it the rest of the
@@ -82,7 +84,25 @@ public struct Reconciler: Sendable {
         let input = try await planInput(snapshot: snapshot, accounts: sides.accounts, brandNamesById: sides.brandNamesById,
                                         store: store, now: clock(), readOnly: true)
         let plan = Planner.plan(input, normalize: Self.normalizeDN)
-        return Explainer.explain(who, input: input, plan: plan, normalize: Self.normalizeDN)
+        guard var lines = Explainer.explain(who, input: input, plan: plan, normalize: Self.normalizeDN) else { return nil }
+        // Sign-in (docs/revocation.md): the ban mixer-sync confirmed for each account shown, or why there is none.
+        let now = clock()
+        let bans = try await store.perform { try $0.bans(now: now) }
+        let shown = lines.compactMap { line -> String? in
+            guard line.hasPrefix("mixerai: account ") else { return nil }
+            return line.dropFirst("mixerai: account ".count).split(separator: " ").first.map(String.init)
+        }
+        for id in shown {
+            if let ban = bans[id] {
+                lines.append("sign-in: account \(id) banned until \(RunReport.iso(ban.bannedUntil)) (Supabase Auth ban by run "
+                             + "\(ban.runId), confirmed \(RunReport.iso(ban.confirmedAt)))")
+            } else if config.supabase?.bans == true {
+                lines.append("sign-in: account \(id) not banned by mixer-sync; an offboarding bans it first ([supabase])")
+            } else {
+                lines.append("sign-in: account \(id) not banned; an offboarding would leave sign-in possible (no [supabase] section)")
+            }
+        }
+        return lines
     }
 
     static func normalizeDN(_ dn: String) -> String { DistinguishedName.normalize(dn) }

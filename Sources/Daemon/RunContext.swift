@@ -96,6 +96,8 @@ struct PlannedRun: Sendable {
     let now: Date
     /// MixerAI's write budget as the read left it (nil for the fast path, which read nothing from MixerAI).
     var budget: WriteBudget?
+    /// `[supabase]`: the run's ban step (nil: bans are off, or the run does not write).
+    var ban: SignInBan?
 
     var held: Bool { Gates.holds(verdicts) && !approved }
     var snapshotSummary: RunReport.Snapshot { Reconciler.summary(sides.snapshot, inScope: inScope) }

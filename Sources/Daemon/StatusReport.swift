@@ -20,9 +20,15 @@ public struct StatusReport: Codable, Sendable {
     /// The durable write queue now: how many changes wait, and the first of them in the order they go.
     public var queued: Int
     public var queueHead: [RunReport.Item]
+    /// Whether offboardings ban sign-in (`[supabase]`), and the queued offboardings whose ban is not confirmed yet.
+    public var bansOn: Bool
+    public var pendingBans: [RunReport.Item]
+    /// Bans mixer-sync confirmed that are still in force.
+    public var bansInForce: Int
 
     enum CodingKeys: String, CodingKey {
         case runs, applied, escrow, pendingOffboard = "pending_offboard", held, queue, queued, queueHead = "queue_head"
+        case bansOn = "bans_on", pendingBans = "pending_bans", bansInForce = "bans_in_force"
     }
 
     public static func read(config: MixerSyncConfig) throws -> StatusReport {
@@ -36,11 +42,15 @@ public struct StatusReport: Codable, Sendable {
         // A change-feed report lists what it queued: the queue itself says what is still pending.
         let shown = latest?.mode == .changeFeed ? [] : latest?.pendingOffboard ?? []
         let runs = try store.recentRuns(limit: 10)
+        let bans = try store.bans(now: Date())
+        let bansOn = config.supabase?.bans == true
+        let pendingBans = bansOn ? queued.filter { $0.change.kind == .deactivate && bans[$0.change.mixerUserId ?? ""] == nil } : []
         return StatusReport(runs: runs, applied: try store.confirmedChanges(runIds: runs.map(\.runId)),
                             escrow: latest?.changes.filter { $0.status.isLeft } ?? [],
                             pendingOffboard: PendingWork.offboardings(shown, queued: queued),
                             held: try store.heldPlans().map { Held(planHash: $0.hash, at: RunReport.iso($0.at), changes: $0.changes) },
-                            queue: latest?.queue, queued: queued.count, queueHead: queued.prefix(20).map(PendingWork.item))
+                            queue: latest?.queue, queued: queued.count, queueHead: queued.prefix(20).map(PendingWork.item),
+                            bansOn: bansOn, pendingBans: pendingBans.map(PendingWork.item), bansInForce: bans.count)
     }
 
     public func json() throws -> Data {
@@ -59,6 +69,12 @@ public struct StatusReport: Codable, Sendable {
         for item in escrow { lines.append("  " + PendingWork.change(item)) }
         lines.append("held plans awaiting approval (\(held.count)):")
         for h in held { lines.append("  \(h.planHash) at \(h.at), \(h.changes) changes") }
+        if bansOn {
+            lines.append("sign-in bans (Supabase Auth): \(bansInForce) in force, \(pendingBans.count) pending")
+            for item in pendingBans { lines.append("  BAN PENDING " + PendingWork.change(item)) }
+        } else {
+            lines.append("sign-in bans: off (no [supabase] section): offboarded people can still sign in")
+        }
         lines.append("durable write queue: \(queued) change(s)")
         for item in queueHead { lines.append("  " + PendingWork.change(item)) }
         if let q = queue {

@@ -34,7 +34,7 @@ public enum HTMLReport {
         if !r.pendingOffboard.isEmpty {
             add("<div class=\"banner pending\" id=\"pending-offboard\">PENDING OFFBOARD (\(r.pendingOffboard.count))<ul>")
             for i in r.pendingOffboard {
-                add("<li>\(e(i.email ?? i.mixerUserId ?? "?")) — \(e(i.status.rawValue))\(e(i.statusReason.map { ": \($0)" } ?? ""))</li>")
+                add("<li>\(e(i.email ?? i.mixerUserId ?? "?")) — \(e(i.status.rawValue))\(e(i.statusReason.map { ": \($0)" } ?? "")) — sign-in: \(e(i.signIn ?? "?"))</li>")
             }
             add("</ul></div>")
         }
@@ -92,7 +92,7 @@ public enum HTMLReport {
             add(row("not signed in for too long (\(a.inactiveOverDays.count))", a.inactiveOverDays.joined(separator: ", ")))
             add(row("role drift (\(a.roleDrift.count))", a.roleDrift.joined(separator: ", ")))
             add("</table><p>What MixerAI's deactivation does <b>not</b> revoke:</p><ul>")
-            for line in a.deactivationDoesNotRevoke { add("<li>\(e(line))</li>") }
+            for line in a.notRevoked { add("<li>\(e(line))</li>") }
             add("</ul>")
         }
         add("<h2>Searches (ldapsearch equivalents)</h2><pre>" + r.snapshot.searches.map(e).joined(separator: "\n") + "</pre>")

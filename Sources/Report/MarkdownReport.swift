@@ -18,7 +18,7 @@ public enum MarkdownReport {
         if !r.pendingOffboard.isEmpty {
             out.append("## PENDING OFFBOARD (\(r.pendingOffboard.count))")
             for i in r.pendingOffboard {
-                out.append("- **\(i.email ?? i.mixerUserId ?? "?")** — \(i.status)\(i.statusReason.map { ": \($0)" } ?? "") — \(i.reason.joined(separator: "; "))")
+                out.append("- **\(i.email ?? i.mixerUserId ?? "?")** — \(i.status)\(i.statusReason.map { ": \($0)" } ?? "") — sign-in: \(i.signIn ?? "?") — \(i.reason.joined(separator: "; "))")
             }
             out.append("")
         }
@@ -71,8 +71,9 @@ public enum MarkdownReport {
             out.append("- not signed in for too long (\(a.inactiveOverDays.count)): \(a.inactiveOverDays.joined(separator: ", "))")
             out.append("- role drift (\(a.roleDrift.count)): \(a.roleDrift.joined(separator: ", "))")
             out.append("")
-            out.append("What MixerAI's deactivation does **not** revoke:")
-            for line in a.deactivationDoesNotRevoke { out.append("- \(line)") }
+            out.append(a.deactivationDoesNotRevoke ? "What an offboarding does **not** revoke (sign-in stays possible):"
+                       : "What an offboarding does **not** revoke (sign-in is banned):")
+            for line in a.notRevoked { out.append("- \(line)") }
             out.append("")
         }
         out.append("## Searches (ldapsearch equivalents)")

@@ -37,10 +37,13 @@ public struct RunReport: Codable, Sendable, Equatable {
         public var statusReason: String?
         public var urgency: String
         public var writes: Int
+        /// For an offboarding: whether the person can still sign in ("banned until …", "still possible (…)");
+        /// null for other changes (docs/revocation.md).
+        public var signIn: String?
 
         enum CodingKeys: String, CodingKey {
             case kind, email, anchor, dn, mixerUserId = "mixer_user_id", from, to, reason, status
-            case statusReason = "status_reason", urgency, writes
+            case statusReason = "status_reason", urgency, writes, signIn = "sign_in"
         }
 
         enum ExtraKeys: String, CodingKey { case reasons }
@@ -61,14 +64,15 @@ public struct RunReport: Codable, Sendable, Equatable {
             try c.encode(statusReason, forKey: .statusReason)
             try c.encode(urgency, forKey: .urgency)
             try c.encode(writes, forKey: .writes)
+            try c.encode(signIn, forKey: .signIn)
             var extra = encoder.container(keyedBy: ExtraKeys.self)
             try extra.encode(reason, forKey: .reasons)
         }
 
-        public init(_ c: Change, status: ItemStatus = .planned, statusReason: String? = nil) {
+        public init(_ c: Change, status: ItemStatus = .planned, statusReason: String? = nil, signIn: String? = nil) {
             kind = c.kind.rawValue; email = c.email; anchor = c.anchor; dn = c.dn; mixerUserId = c.mixerUserId
             from = c.from; to = c.to; reason = c.reasons; self.status = status; self.statusReason = statusReason
-            urgency = "\(c.urgency)"; writes = c.writes
+            urgency = "\(c.urgency)"; writes = c.writes; self.signIn = signIn
         }
     }
 

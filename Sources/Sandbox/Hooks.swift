@@ -66,6 +66,7 @@ extension SandboxStore {
              "last_sign_in_at": ISOTime.json(u.lastSignInAt), "email_confirmed_at": ISOTime.json(u.emailConfirmedAt),
              "invited_at": ISOTime.json(u.invitedAt), "user_metadata": .object(u.userMetadata),
              "app_metadata": .object(u.appMetadata), "has_profile": .bool(u.profile != nil),
+             "banned_until": ISOTime.json(u.bannedUntil),
              "profile": u.profile.map { p in
                  ["full_name": p.fullName.json, "job_title": p.jobTitle.json, "company": p.company.json]
              } ?? .null,

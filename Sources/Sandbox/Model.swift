@@ -20,6 +20,11 @@ public struct SandboxUser: Codable, Equatable, Sendable {
     public var deleteBlocked: Bool
     /// A workflow-invitation row for the `user_invitation_status` view: "pending" or "expired".
     public var workflowInvitation: String?
+    /// GoTrue's `banned_until`: while it is in the future, sign-in and refresh are refused.
+    public var bannedUntil: Date?
+
+    /// GoTrue's `IsBanned`.
+    func isBanned(now: Date) -> Bool { bannedUntil.map { now < $0 } ?? false }
 
     public struct Profile: Codable, Equatable, Sendable {
         public var fullName: String?

@@ -6,6 +6,8 @@ public struct SandboxOptions: Sendable {
     public var seedFile: String?
     public var projectRef = "sandbox"
     public var anonKey = "sandbox-anon-key"
+    /// The service-role key GoTrue's admin routes expect as the bearer (a JWT with role service_role in Supabase).
+    public var serviceRoleKey = "sandbox-service-role-key"
     public var tokenTTL: Double = 3600
     public var sensitiveLimit = 50
     public var sensitiveWindow: Double = 3600
@@ -228,7 +230,9 @@ public actor SandboxStore {
         guard let (access, refresh) = AuthCookie.tokens(in: cookies, ref: options.projectRef),
               let token = state.tokens.first(where: { $0.accessToken == access }) else { return nil }
         if token.expiresAt > now {
-            return state.userIndex(id: token.userId).map { state.users[$0] }
+            // MixerAI's middleware asks GoTrue for the user on every request (`src/middleware.ts`, getUser): on an
+            // Auth version with PR #2642 a banned user's live token is refused there, so the request is anonymous.
+            return state.userIndex(id: token.userId).map { state.users[$0] }.flatMap { $0.isBanned(now: now) ? nil : $0 }
         }
         guard serverRefresh, let refresh, let (session, user) = refreshSession(refreshToken: refresh, now: now) else {
             return nil

@@ -86,6 +86,7 @@ public final class StateStore: Sendable {
                 """)
         }
         registerQueue(&m)
+        registerBans(&m)
         return m
     }
 

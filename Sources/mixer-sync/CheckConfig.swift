@@ -18,6 +18,12 @@ struct CheckConfig: AsyncParsableCommand {
         if config.mixerai == nil {
             Terminal.warn("no [mixerai] section: test-query works, but plan and apply will refuse to run")
         }
+        if let s = config.supabase {
+            print(s.bans ? "[supabase]: offboardings ban sign-in for \(s.banDuration) before MixerAI's writes (key: \(s.serviceRoleKeyFile))"
+                  : "[supabase]: on_offboard = \"none\": offboardings do not ban sign-in")
+        } else {
+            Terminal.warn("no [supabase] section: an offboarding deactivates and strips, but the person can still sign in")
+        }
         print("\(config.file): valid (\(config.directory.users.count) user rule(s), \(config.roles.count) role mapping(s))")
     }
 }

@@ -30,18 +30,32 @@ struct CheckMixerAI: AsyncParsableCommand {
             let me = try await client.me()
             let users = try await client.listUsers()
             let brands = try await client.listBrands()
+            // [supabase]: the service-role key is proved with a read that changes nothing (one user of the first page).
+            var supabase: [String: Any]?
+            if let s = config.supabase {
+                let revoker = try GoTrueRevoker(s)
+                let total = try await revoker.probe()
+                supabase = ["ok": true, "bans": s.bans, "ban_duration": s.banDuration, "auth_users": total as Any]
+            }
             let elapsed = ContinuousClock.now - started
             let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
             let inactive = users.filter(\.isInactive).count
             let pending = users.filter(\.isPending).count
             if json {
-                let object: [String: Any] = ["ok": true, "service_account": me.email, "users": users.count,
+                var object: [String: Any] = ["ok": true, "service_account": me.email, "users": users.count,
                                              "inactive": inactive, "pending": pending, "brands": brands.count,
                                              "duration_ms": ms]
+                object["supabase"] = supabase ?? NSNull()
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print("signed in as \(me.email): both admin notions present")
                 print("users: \(users.count) (\(inactive) deactivated, \(pending) never signed in), brands: \(brands.count), \(ms) ms")
+                if let s = config.supabase {
+                    print("supabase: the service-role key works (read one user of \(supabase?["auth_users"] as? Int ?? 0), changed nothing); "
+                          + (s.bans ? "offboardings ban sign-in for \(s.banDuration)" : "on_offboard = \"none\": no bans"))
+                } else {
+                    print("supabase: no [supabase] section: offboarded people can still sign in (docs/revocation.md)")
+                }
             }
         } catch {
             Terminal.error("check-mixerai failed: \(error)")

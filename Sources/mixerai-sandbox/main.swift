@@ -26,6 +26,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Lifetime of GoTrue access tokens, seconds.") var tokenTtl: Double = 3600
     @Option(help: "The <ref> of the sb-<ref>-auth-token cookie.") var projectRef = "sandbox"
     @Option(help: "The anon key GoTrue expects in the apikey header.") var anonKey = "sandbox-anon-key"
+    @Option(help: "A file holding the service-role key GoTrue's admin routes expect (default: sandbox-service-role-key).")
+    var serviceRoleKeyFile: String?
 
     func run() async throws {
         var options = SandboxOptions(stateDirectory: state)
@@ -37,6 +39,13 @@ struct Serve: AsyncParsableCommand {
         options.tokenTTL = tokenTtl
         options.projectRef = projectRef
         options.anonKey = anonKey
+        if let file = serviceRoleKeyFile {
+            guard let data = FileManager.default.contents(atPath: file),
+                  let key = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
+                throw ValidationError("cannot read a key from \(file)")
+            }
+            options.serviceRoleKey = key
+        }
         let store = try SandboxStore(options: options)
         let portFile = self.portFile
         try await SandboxServer.run(store: store, port: port) { bound in

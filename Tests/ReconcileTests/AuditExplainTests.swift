@@ -23,7 +23,8 @@ import Testing
         #expect(audit.pendingInvitesOverDays == ["old-invite@x.com"])
         #expect(audit.inactiveOverDays == ["idle@x.com"])
         #expect(audit.roleDrift == ["drift@x.com"])
-        #expect(audit.deactivationDoesNotRevoke.contains { $0.contains("can still sign in") })
+        #expect(audit.deactivationDoesNotRevoke)
+        #expect(audit.notRevoked.contains { $0.contains("can still sign in") })
     }
 
     @Test func explainGivesTheChainFromEntryToDecision() throws {
