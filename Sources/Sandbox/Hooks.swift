@@ -52,6 +52,10 @@ extension SandboxStore {
             if let v = body?["invite_email_limited"]?.bool { inviteEmailLimited = v }
             return SandboxResponse(status: 200, json: ["server_refresh": .bool(serverRefresh),
                                                        "invite_email_limited": .bool(inviteEmailLimited)])
+        case ("POST", "/__sandbox/exhaust-rate-limits"):
+            // Every user's `sensitive` window spent: 0 writes left until `reset_in` seconds from now (default 3600).
+            limiter.exhaust(.sensitive, keys: state.users.map(\.id), resetIn: body?["reset_in"]?.number ?? 3600, now: now)
+            return SandboxResponse(status: 200, json: ["ok": true])
         case ("POST", "/__sandbox/reset-rate-limits"):
             limiter.reset()
             return SandboxResponse(status: 200, json: ["ok": true])

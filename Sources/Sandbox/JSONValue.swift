@@ -32,6 +32,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
     public var object: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
     public var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
     public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    public var number: Double? { if case .number(let n) = self { return n } else { return nil } }
     public var int: Int? { if case .number(let n) = self { return Int(exactly: n) } else { return nil } }
     public var isNull: Bool { self == .null }
 

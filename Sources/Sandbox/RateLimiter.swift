@@ -55,6 +55,14 @@ public struct RateLimiter: Sendable {
 
     public mutating func reset() { entries.removeAll() }
 
+    /// Spends a bucket's whole window for these keys (a test hook: "0 left, reset `resetIn` seconds away").
+    public mutating func exhaust(_ bucket: Bucket, keys: [String], resetIn: Double, now: Date) {
+        let preset = presets[bucket]!
+        for key in keys {
+            entries["\(bucket.rawValue):\(key)"] = Entry(count: preset.limit, resetTime: now.addingTimeInterval(resetIn))
+        }
+    }
+
     public mutating func check(_ bucket: Bucket, key: String, now: Date) -> Decision {
         let preset = presets[bucket]!
         let id = "\(bucket.rawValue):\(key)"

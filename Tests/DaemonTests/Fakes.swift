@@ -107,4 +107,44 @@ actor FakeMixerAI: MixerAIAdmin {
     func land(_ account: Account) { users[account.id] = account }
 
     func writes(matching prefix: String) -> [String] { writes.filter { $0.hasPrefix(prefix) } }
+    func resetBudget() { budget = WriteBudget() }
+    func exhaustBudget(resetIn seconds: TimeInterval) {
+        budget.limit = 50
+        budget.remaining = 0
+        budget.resetAt = Date().addingTimeInterval(seconds)
+    }
+}
+
+/// GoTrue's admin API in memory: who is banned until when, and every call made.
+actor FakeRevoker: SignInRevoker {
+    private(set) var bannedUntil: [String: Date] = [:]
+    private(set) var calls: [String] = []
+    /// The next ban applies but its answer is lost (a dropped connection).
+    var loseNextAnswer = false
+    var refuseAll = false
+
+    func ban(userId: String) async throws -> Date {
+        calls.append("ban \(userId)")
+        if refuseAll { throw RunError("401 bad_jwt") }
+        let until = Date().addingTimeInterval(876_000 * 3600)
+        bannedUntil[userId] = until
+        if loseNextAnswer {
+            loseNextAnswer = false
+            throw RunError("connection dropped")
+        }
+        return until
+    }
+
+    func lift(userId: String) async throws {
+        calls.append("lift \(userId)")
+        bannedUntil[userId] = nil
+    }
+
+    func bannedUntil(userId: String) async throws -> Date? { bannedUntil[userId] }
+    func probe() async throws -> Int? {
+        if refuseAll { throw RunError("403 not_admin: User not allowed") }
+        return 1
+    }
+    func setLoseNextAnswer() { loseNextAnswer = true }
+    func setRefuseAll() { refuseAll = true }
 }

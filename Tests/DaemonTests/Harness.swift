@@ -19,7 +19,12 @@ struct Harness {
     let scratch: String
 
     /// `accounts` exist in MixerAI already; the policy's limits are the test's (a small company by default).
-    init(accounts: [Account] = [], maxDeactivations: Int = 25, maxPercent: Int = 100) throws {
+    /// `[supabase]` is on with `bans` (the revoker is `revoker`, a fake).
+    let revoker = FakeRevoker()
+    let bans: Bool
+
+    init(accounts: [Account] = [], maxDeactivations: Int = 25, maxPercent: Int = 100, bans: Bool = false) throws {
+        self.bans = bans
         scratch = NSTemporaryDirectory() + "mixer-sync-daemon-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let toml = """
@@ -48,6 +53,7 @@ struct Harness {
             service_email = "mixer-sync@example.com"
             service_password_file = "mixerai-password"
 
+            \(bans ? "[supabase]\nurl = \"http://127.0.0.1:1\"\nservice_role_key_file = \"service-role-key\"\n" : "")
             [policy]
             max_deactivations = \(maxDeactivations)
             max_deactivations_percent = \(maxPercent)
@@ -74,6 +80,8 @@ struct Harness {
         r.connect = { _ in mixerai }
         let store = self.store
         r.openState = { _ in store }
+        let revoker = self.revoker
+        r.revoke = { [bans] _ in bans ? revoker : nil }
         return r
     }
 
