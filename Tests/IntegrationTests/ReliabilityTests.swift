@@ -429,13 +429,22 @@ import TestSupport
 
     @Test func row21CanarySecrets() async throws {
         let ldapCanary = "CANARY-LDAP-\(UUID().uuidString.prefix(8))", mixerCanary = "CANARY-TOKEN-\(UUID().uuidString.prefix(8))"
+        // The Supabase service-role key ([supabase] bans the leaver) is a canary too; the sandbox's GoTrue expects it.
+        let keyCanary = "CANARY-SERVICE-ROLE-\(UUID().uuidString.prefix(8))"
+        let sandboxKey = NSTemporaryDirectory() + "mixer-sync-service-role-\(UUID().uuidString.prefix(8))"
+        try keyCanary.write(toFile: sandboxKey, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: sandboxKey) }
         let joiners = Self.people("q", 4)
         let w = try World(people: joiners + [World.Person("ql", extra: ["employeeType: terminated"])],
                           groups: ["editors": joiners.map(\.uid) + ["ql"]],
                           seedUsers: [["email": "ql@e2e.example.com", "full_name": "Person ql", "role": "editor", "global_role": "editor",
                                        "brands": ["Brand A": "editor"]]],
-                          policy: "max_deactivations_percent = 100", extraConfig: Self.daemonSection(feed: "auto"),
-                          mixerPassword: mixerCanary)
+                          policy: "max_deactivations_percent = 100", sandboxArguments: ["--service-role-key-file", sandboxKey],
+                          extraConfig: Self.daemonSection(feed: "auto"), mixerPassword: mixerCanary)
+        try (String(contentsOfFile: w.config, encoding: .utf8) + "\n[supabase]\nurl = \"http://127.0.0.1:\(w.sandbox.port)\"\n"
+             + "service_role_key_file = \"service-role-key\"\n").write(toFile: w.config, atomically: true, encoding: .utf8)
+        try keyCanary.write(toFile: w.folder + "/service-role-key", atomically: true, encoding: .utf8)
+        chmod(w.folder + "/service-role-key", 0o600)
         // The directory account binds with a canary password of its own.
         try w.ldap("dn: cn=canary-bind,\(w.base)\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n"
                    + "cn: canary-bind\nuserPassword: \(ldapCanary)", add: true)
@@ -445,7 +454,7 @@ import TestSupport
         // Every command, some under faults, one that fails.
         _ = try w.sandbox.hook("POST", "faults", ["method": "POST", "path_prefix": "/api/users/invite", "kind": "drop", "nth": 2])
         _ = try w.sandbox.hook("POST", "faults", ["method": "PUT", "path_prefix": "/api/users/", "status": 500, "times": 2])
-        for argv in [["check-config"], ["plan"], ["plan", "--out", w.folder + "/plan.json"], ["apply"], ["apply"], ["status", "--json"],
+        for argv in [["check-config"], ["check-mixerai"], ["plan"], ["plan", "--out", w.folder + "/plan.json"], ["apply"], ["apply"], ["status", "--json"],
                      ["explain", "q1@e2e.example.com"], ["test-query"]] {
             let r = try await w.run(argv: argv, environment: ["MIXER_SYNC_LOG_LEVEL": "debug"])
             seen.append(r.stdout + r.stderr)
@@ -475,7 +484,9 @@ import TestSupport
         }
         seen.append((try? String(contentsOfFile: w.folder + "/plan.json", encoding: .utf8)) ?? "")
         #expect(seen.joined().count > 10_000, "the search covered real output")
-        let hits = seen.reduce(0) { $0 + $1.components(separatedBy: ldapCanary).count - 1 + $1.components(separatedBy: mixerCanary).count - 1 }
+        #expect(try w.requests("PUT", "/auth/v1/admin/users/").count == 1, "the leaver was banned with the canary key")
+        var hits = 0
+        for text in seen { for canary in [ldapCanary, mixerCanary, keyCanary] { hits += text.components(separatedBy: canary).count - 1 } }
         #expect(hits == 0, "canary hits: \(hits)")
         ReliabilityLedger.record(row: "21", canaryLeaks: hits)
         try w.audit(row: "21", leavers: ["ql@e2e.example.com"])
