@@ -5,13 +5,16 @@
 # (employeeType=terminated, the config's disabled_filter); each latency runs from the moment before ldapmodify to
 # the sandbox receiving `POST /api/users/{id}/deactivate` (its request log, same clock). Prints p50 / p95 / max,
 # ending with `offboarding p95: N ms` (target ≤ 1000). Then the idle cost over 60 s once the queue is empty:
-# `idle: X.X% cpu, N MiB` (targets < 0.5 % and < 64 MiB).
+# `idle: X.X% cpu, N MiB` (targets < 0.5 % and < 64 MiB). Last, with MixerAI's write budget exhausted (0 left, reset an
+# hour away), REVOKED more leavers who can sign in: each latency runs from the moment before ldapmodify to the
+# sandbox's GoTrue refusing their password grant (polled every 10 ms): `sign-in revoked p95: N ms (budget
+# exhausted)` (target ≤ 1000); no MixerAI write may reach the sandbox meanwhile. `[supabase]` is on throughout.
 # Before the leavers, with the default gates and an empty 24-hour window, BURSTS mass deletions of 121 linked people
 # (a third in one ldapdelete, a third as 121 ldapdeletes 10 ms apart, a third disabled by one ldapmodify), each
 # undone afterwards with the same entryUUIDs: every burst must end in one held plan of all 121 and no deactivation
 # may reach the sandbox: `burst held: N/N, leaked deactivations: 0`. The leavers then run under relaxed gates
 # (SIGHUP reloads the config), as one at a time is no mass change.
-# usage: Benchmarks/offboarding-latency.sh [USERS=10000] [LEAVERS=100] [IDLE_SECONDS=60] [BURSTS=21]
+# usage: Benchmarks/offboarding-latency.sh [USERS=10000] [LEAVERS=100] [IDLE_SECONDS=60] [BURSTS=21] [REVOKED=20]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -19,6 +22,7 @@ USERS=${1:-10000}
 LEAVERS=${2:-100}
 IDLE=${3:-60}
 BURSTS=${4:-21}
+REVOKED=${5:-20}
 
 source Benchmarks/lib.sh
 bench_release_build mixer-sync mixerai-sandbox
@@ -44,7 +48,8 @@ MPORT=$(free_port)
 printf 'mixer-sync-test-password' > "$WORK/bind-password"
 printf 'sandbox-password\n' > "$WORK/mixerai-password"
 printf 'admin-test-password' > "$WORK/admin-password"
-chmod 600 "$WORK"/*-password
+printf 'sandbox-service-role-key\n' > "$WORK/service-role-key"
+chmod 600 "$WORK"/*-password "$WORK/service-role-key"
 # The 121 people the bursts delete hold their role through a posixGroup (memberUid) rather than all-staff: slapd's
 # refint overlay removes a deleted DN from groupOfNames in the background and would race the restore between bursts.
 python3 - "$USERS" "$PORT" "$WORK" <<'PY'
@@ -77,6 +82,10 @@ brand = "Brand A"
 
 TOML
 bench_mixerai_config "$SPORT"; cat <<TOML
+
+[supabase]
+url = "http://127.0.0.1:$SPORT"
+service_role_key_file = "service-role-key"
 
 [policy]
 # POLICY (the defaults while the bursts run)
@@ -225,3 +234,57 @@ sleep "$IDLE"
 read -r u2 s2 < <(awk '{print $14, $15}' /proc/$DAEMON_PID/stat)
 RSS=$(awk '/^VmRSS/{print int($2/1024)}' /proc/$DAEMON_PID/status)
 python3 -c "print(f'idle: {($u2 + $s2 - $u1 - $s1) / $TICKS / $IDLE * 100:.1f}% cpu, $RSS MiB')"
+
+echo "== $REVOKED leavers with MixerAI's write budget exhausted (0 left, reset in an hour): sign-in refused"
+curl -s -X POST "http://127.0.0.1:$SPORT/__sandbox/exhaust-rate-limits" -d '{"reset_in": 3600}' > /dev/null
+python3 - "$USERS" "$REVOKED" "$PORT" "$WORK" "$SPORT" <<'PY'
+import json, random, subprocess, sys, time, urllib.error, urllib.request
+n, count, port, work, sport = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+uid = (lambda i: f"user{i:05d}") if n < 100000 else (lambda i: f"user{i:06d}")
+base = f"http://127.0.0.1:{sport}"
+def post(path, body, headers={}):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(req) as r: return r.status, json.load(r)
+    except urllib.error.HTTPError as e: return e.code, json.load(e)
+def sign_in(email):
+    return post("/auth/v1/token?grant_type=password", {"email": email, "password": "leaver-password"},
+                {"apikey": "sandbox-anon-key"})
+taken = set(json.load(open(f"{work}/started.json"))) | {f"{v}@example.com" for v in open(f"{work}/victims.txt").read().split()}
+random.seed(11)
+pool = [i for i in range(1, n + 1) if i % 10 != 0 and f"{uid(i)}@example.com" not in taken]
+picked = random.sample(pool, count)
+def writes():
+    rs = json.load(urllib.request.urlopen(base + "/__sandbox/requests"))["requests"]
+    return sum(1 for r in rs if r["path"].startswith("/api/users/") and r["method"] != "GET" and r["status"] < 300)
+before = writes()
+lat, refresh_refused = [], 0
+for i in picked:
+    email = f"{uid(i)}@example.com"
+    post("/__sandbox/accept-invite", {"email": email, "password": "leaver-password"})
+    status, session = sign_in(email)
+    assert status == 200, f"{email} cannot sign in before: {status} {session}"
+    ldif = f"dn: uid={uid(i)},ou=people,dc=example,dc=com\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated\n"
+    start = time.time()
+    subprocess.run(["ldapmodify", "-x", "-H", f"ldap://127.0.0.1:{port}", "-D", "cn=admin,dc=example,dc=com",
+                    "-y", f"{work}/admin-password"], input=ldif.encode(), check=True, stdout=subprocess.DEVNULL)
+    took = float("inf")  # never refused: a failure, not a missing sample
+    while time.time() < start + 30:
+        status, answer = sign_in(email)
+        if status == 400 and answer.get("error_code") == "user_banned":
+            took = (time.time() - start) * 1000
+            break
+        time.sleep(0.01)
+    lat.append(took)
+    status, answer = post("/auth/v1/token?grant_type=refresh_token", {"refresh_token": session["refresh_token"]},
+                          {"apikey": "sandbox-anon-key"})
+    refresh_refused += status == 400 and answer.get("msg") == "Invalid Refresh Token: User Banned"
+    time.sleep(random.uniform(0.3, 1.0))
+lat.sort()
+def pct(p): return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
+print(f"revoked: {sum(1 for x in lat if x != float('inf'))}/{count}, refresh refused: {refresh_refused}/{count}, "
+      f"MixerAI writes meanwhile: {writes() - before} (budget exhausted)")
+print(f"p50: {pct(50):.0f} ms, max: {lat[-1]:.0f} ms")
+print(f"sign-in revoked p95: {pct(95):.0f} ms (budget exhausted)")
+PY

@@ -44,6 +44,9 @@ extension Reconciler {
             ctx.timings["apply_ms"] = ms(since: applyStart)
             let items = results.map { RunReport.Item($0.change, status: $0.status, statusReason: $0.reason, signIn: $0.signIn) }
             if let ban = p.ban { ctx.warnings += await catchUpBans(p, ban: ban, runId: ctx.runId) }
+            let (fixed, notes) = await fixAppAdmins(p, runId: ctx.runId, store: store)
+            ctx.fixedAppAdmins = fixed
+            ctx.warnings += notes
             await recordSnapshot(ctx, p, store: store, good: true)
             return await finish(report(ctx, p, p.changes.isEmpty ? .inSync : .applied, items: items, planFile: planPath),
                           store: store, exit: items.contains { $0.status != .applied } ? 4 : 0)
@@ -142,13 +145,21 @@ extension Reconciler {
                                     "managed_active": p.plan.managedActiveAccounts],
                           gates: p.verdicts, approvedBy: p.approved ? p.hash : nil, changes: items,
                           conflicts: full ? RunReport.conflicts(p.plan.conflicts) : [],
-                          manualActions: full ? RunReport.manual(p.plan.manualActions) : [],
+                          manualActions: full ? RunReport.manual(p.plan.manualActions.map { corrected($0, ctx) }) : [],
                           problems: full ? RunReport.problems(p.sides.snapshot.problems) : [],
                           audit: full ? Audit.compute(accounts: p.input.accounts, plan: p.plan, policy: config.policy, now: p.now) : nil,
                           queue: Self.queue(p.plan, budget: p.budget, now: p.now),
                           timings: ctx.timings, errors: errors, warnings: ctx.warnings, planFile: planFile)
         r.timings["total_ms"] = ms(since: ctx.started)
         return r
+    }
+
+    /// A manual action that `fix_app_metadata` did in this run says so.
+    func corrected(_ m: ManualAction, _ ctx: RunContext) -> ManualAction {
+        guard m.kind == .appMetadataAdmin, let id = m.mixerUserId, let role = ctx.fixedAppAdmins[id] else { return m }
+        var m = m
+        m.reason = "corrected by mixer-sync: app_metadata.global_role set to \(role.rawValue) ([supabase] fix_app_metadata = true)"
+        return m
     }
 
     /// The queue's writes and how long they take under the budget (decision 12).

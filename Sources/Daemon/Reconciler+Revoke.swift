@@ -10,16 +10,59 @@ extension Reconciler {
     /// the key is proved first with a read that changes nothing, so a wrong key stops the run before anything is
     /// half-done.
     func prepareBan(store: StateStore, probe: Bool) async throws -> SignInBan? {
-        guard let revoker = try revoke(config) else { return nil }
+        guard config.supabase?.bans == true, let revoker = try revoke(config) else { return nil }
         if probe {
             do { _ = try await revoker.probe() } catch {
                 throw RunError("[supabase]: the service-role key in \(config.supabase?.serviceRoleKeyFile ?? "the key file") "
                                + "does not work: \(error)")
             }
         }
+        return SignInBan(revoker: revoker, store: store, neverBan: neverTouched, clock: clock)
+    }
+
+    /// Accounts no GoTrue call ever touches: `[policy] protected` and the service account.
+    var neverTouched: Set<String> {
         var never = Set(config.policy.protected)
         if let email = config.mixerai.flatMap({ EmailAddress.normalize($0.serviceEmail) }) { never.insert(email) }
-        return SignInBan(revoker: revoker, store: store, neverBan: never, clock: clock)
+        return never
+    }
+
+    /// `fix_app_metadata = true`: each `app_metadata_admin` manual action of this plan is corrected through GoTrue —
+    /// `app_metadata.global_role` set to the role the directory grants (viewer for a leaver) — journaled like every
+    /// write. Returns the accounts corrected (id → role) and notes for the report.
+    func fixAppAdmins(_ p: PlannedRun, runId: String, store: StateStore) async -> (fixed: [String: Role], notes: [String]) {
+        guard config.supabase?.fixAppMetadata == true,
+              let revoker = try? revoke(config) else { return ([:], []) }
+        var fixed: [String: Role] = [:]
+        var notes: [String] = []
+        for m in p.plan.manualActions where m.kind == .appMetadataAdmin {
+            guard let id = m.mixerUserId, let role = m.grants, role != .admin,
+                  !(m.email.flatMap(EmailAddress.normalize).map(neverTouched.contains) ?? false) else { continue }
+            let change = Change(kind: .setRole, anchor: nil, email: m.email, dn: nil, mixerUserId: id,
+                                from: AccountState(role: .admin), to: AccountState(role: role), reasons: [m.reason])
+            let now = clock()
+            do {
+                let intent = try await store.perform {
+                    let intent = try $0.journalBegin(runId: runId, planHash: p.hash, change: change, step: "app-metadata", at: now)
+                    try $0.journalMark(intent, status: .sent, at: now)
+                    return intent
+                }
+                var landed = true
+                var failure: String?
+                do { try await revoker.setGlobalRole(userId: id, role: role.rawValue) } catch {
+                    landed = (try? await revoker.globalRole(userId: id)) == role.rawValue
+                    failure = "\(error)"
+                }
+                let (ok, why) = (landed, failure)
+                try await store.perform {
+                    try $0.journalMark(intent, status: ok ? .confirmed : .failed, error: ok ? nil : why, at: clock())
+                }
+                if landed { fixed[id] = role } else { notes.append("app_metadata of \(m.email ?? id) not corrected: \(failure ?? "?")") }
+            } catch {
+                notes.append("app_metadata of \(m.email ?? id) not corrected: state: \(error)")
+            }
+        }
+        return (fixed, notes)
     }
 
     /// Ban and lift intents a crash left unfinished, settled from GoTrue before anything new.

@@ -13,6 +13,8 @@ struct RunContext: Sendable {
     var warnings: [String]
     /// A dry run beside a daemon that holds the lock: unfinished intents are left to the daemon.
     var besideDaemon = false
+    /// `fix_app_metadata`: accounts whose `app_metadata` admin this run corrected, with the role set.
+    var fixedAppAdmins: [String: Role] = [:]
 
     init(mode: RunMode, started: Date, warnings: [String]) {
         self.mode = mode

@@ -103,14 +103,21 @@ struct SignInBan: Sendable {
                 try await store.perform { try $0.journalMark(intent.id, status: .failed, error: "recovered: no [supabase] to read it back", at: now) }
                 continue
             }
-            let until = try await revoker.bannedUntil(userId: id)
-            let banned = until.map { $0 > now } ?? false
-            let landed = intent.step == "ban" ? banned : !banned
+            let landed: Bool
+            var until: Date?
+            if intent.step == "app-metadata" {
+                landed = try await revoker.globalRole(userId: id) == intent.change.to.role?.rawValue
+            } else {
+                until = try await revoker.bannedUntil(userId: id)
+                let banned = until.map { $0 > now } ?? false
+                landed = intent.step == "ban" ? banned : !banned
+            }
+            let bannedUntil = until
             try await store.perform { s in
-                if landed, intent.step == "ban", let until {
+                if landed, intent.step == "ban", let until = bannedUntil {
                     try s.recordBan(BanRecord(userId: id, email: intent.change.email, bannedUntil: until, runId: intent.runId,
                                               confirmedAt: now))
-                } else if landed {
+                } else if landed, intent.step == "lift-ban" {
                     try s.clearBan(userId: id)
                 }
                 try s.journalMark(intent.id, status: landed ? .confirmed : .failed,
@@ -121,5 +128,6 @@ struct SignInBan: Sendable {
         return notes
     }
 
-    static func isBanStep(_ intent: Intent) -> Bool { intent.step == "ban" || intent.step == "lift-ban" }
+    /// The journal steps made through GoTrue, not MixerAI: recovery reads them back from GoTrue.
+    static func isBanStep(_ intent: Intent) -> Bool { ["ban", "lift-ban", "app-metadata"].contains(intent.step) }
 }

@@ -15,6 +15,10 @@ public protocol SignInRevoker: Sendable {
     func bannedUntil(userId: String) async throws -> Date?
     /// A read that changes nothing, proving the key: the project's user count when GoTrue says it.
     func probe() async throws -> Int?
+    /// `app_metadata.global_role` as GoTrue has it (nil: none, or no such user).
+    func globalRole(userId: String) async throws -> String?
+    /// Sets `app_metadata.global_role` (`fix_app_metadata`): MixerAI reads that key first.
+    func setGlobalRole(userId: String, role: String) async throws
 }
 
 /// GoTrue's admin API with the `[supabase]` settings.
@@ -37,12 +41,16 @@ public struct GoTrueRevoker: SignInRevoker {
     public func lift(userId: String) async throws { try await admin.liftBan(userId) }
     public func bannedUntil(userId: String) async throws -> Date? { try await admin.user(userId)?.bannedUntil }
     public func probe() async throws -> Int? { try await admin.probe() }
+    public func globalRole(userId: String) async throws -> String? { try await admin.user(userId)?.appMetadata["global_role"] }
+    public func setGlobalRole(userId: String, role: String) async throws {
+        try await admin.setAppMetadata(userId, ["global_role": role])
+    }
 }
 
 extension Reconciler {
-    /// The revoker of `[supabase]`, or nil when the section is absent or `on_offboard = "none"`.
+    /// GoTrue's admin API of `[supabase]`, or nil when the section is absent (bans need `on_offboard = "ban"` too).
     public static func goTrueRevoker(_ config: MixerSyncConfig) throws -> (any SignInRevoker)? {
-        guard let s = config.supabase, s.bans else { return nil }
+        guard let s = config.supabase else { return nil }
         return try GoTrueRevoker(s)
     }
 }

@@ -89,11 +89,18 @@ public struct ManualAction: Sendable, Equatable {
     public var email: String?
     public var newEmail: String?
     public var reason: String
+    /// `app_metadata_admin`: the account, and the global role the directory grants it (viewer when offboarded) —
+    /// what `[supabase] fix_app_metadata` sets (docs/revocation.md).
+    public var mixerUserId: String?
+    public var grants: Role?
 
-    public init(kind: Kind, email: String?, newEmail: String? = nil, reason: String) {
+    public init(kind: Kind, email: String?, newEmail: String? = nil, reason: String, mixerUserId: String? = nil,
+                grants: Role? = nil) {
         self.kind = kind
         self.email = email
         self.newEmail = newEmail
         self.reason = reason
+        self.mixerUserId = mixerUserId
+        self.grants = grants
     }
 }

@@ -130,15 +130,16 @@ public enum Planner {
                          fullName: a.fullName ?? "", jobTitle: a.jobTitle ?? "", company: a.company ?? "")
         }
 
-        func appAdminStays(_ a: Account, _ why: String) {
+        func appAdminStays(_ a: Account, _ why: String, grants: Role) {
             guard a.appAdmin else { return }
             manual.append(ManualAction(kind: .appMetadataAdmin, email: a.email,
-                                       reason: "\(why), but MixerAI's app_metadata.global_role = admin stays (its API cannot change it): remove it in Supabase"))
+                                       reason: "\(why), but MixerAI's app_metadata.global_role = admin stays (its API cannot change it): remove it in Supabase",
+                                       mixerUserId: a.id, grants: grants))
         }
 
         func offboard(_ a: Account, person: Person?, anchor: String?, reasons: [String]) {
             guard !isProtected(a) else { return }
-            appAdminStays(a, "offboarded")
+            appAdminStays(a, "offboarded", grants: .viewer)
             let now = current(a)
             if now.active == false && (now.role ?? .viewer) == .viewer && (now.brands ?? [:]).isEmpty {
                 // Already offboarded: deleted once `delete_after_days` have passed since mixer-sync offboarded it.
@@ -213,7 +214,7 @@ public enum Planner {
             }
             guard !isProtected(a) else { continue }
             if pair.how == .email { adoptions[p.anchor] = a.id }
-            if r.global != .admin { appAdminStays(a, "the directory grants \(r.global?.rawValue ?? "no role")") }
+            if r.global != .admin { appAdminStays(a, "the directory grants \(r.global?.rawValue ?? "no role")", grants: r.global ?? .viewer) }
             func reasons() -> [String] {
                 ["\(p.dn) (anchor \(p.anchor))", "matched by \(pair.how.rawValue)"] + p.rules.map { "rule \($0)" } + r.reasons
             }

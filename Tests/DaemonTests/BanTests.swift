@@ -123,4 +123,25 @@ import Testing
             #expect(try h.store.ban(userId: "u-hal", now: Date()) != nil)
         }
     }
+
+    @Test func fixAppMetadataCorrectsAnAppAdminTheDirectoryNoLongerGrantsOnlyWhenAsked() async throws {
+        var hal = Harness.account("hal", role: .editor)
+        hal.appAdmin = true
+        for fix in [false, true] {
+            let h = try Harness(accounts: [hal, Harness.account("zed", role: .editor)], bans: true, fixAppMetadata: fix)
+            defer { h.cleanUp() }
+            h.directory.people = ["hal", "zed"].map { FakeDirectory.person($0, groups: [Harness.editors]) }
+            let outcome = await h.reconciler().apply()
+            #expect(outcome.exitCode == 0, "\(outcome.report.errors)")
+            let action = try #require(outcome.report.manualActions.first { $0.kind == "app_metadata_admin" })
+            if fix {
+                #expect(await h.revoker.calls == ["app_metadata u-hal editor"])
+                #expect(action.reason.hasPrefix("corrected by mixer-sync: app_metadata.global_role set to editor"))
+                #expect(try h.store.intents(runId: outcome.report.runId).filter { $0.step == "app-metadata" }.map(\.status) == [.confirmed])
+            } else {
+                #expect(await h.revoker.calls.isEmpty, "the default is the manual action")
+                #expect(action.reason.contains("remove it in Supabase"))
+            }
+        }
+    }
 }

@@ -145,6 +145,12 @@ actor FakeRevoker: SignInRevoker {
         if refuseAll { throw RunError("403 not_admin: User not allowed") }
         return 1
     }
+    private(set) var globalRoles: [String: String] = [:]
+    func globalRole(userId: String) async throws -> String? { globalRoles[userId] }
+    func setGlobalRole(userId: String, role: String) async throws {
+        calls.append("app_metadata \(userId) \(role)")
+        globalRoles[userId] = role
+    }
     func setLoseNextAnswer() { loseNextAnswer = true }
     func setRefuseAll() { refuseAll = true }
 }

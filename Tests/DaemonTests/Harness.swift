@@ -23,7 +23,8 @@ struct Harness {
     let revoker = FakeRevoker()
     let bans: Bool
 
-    init(accounts: [Account] = [], maxDeactivations: Int = 25, maxPercent: Int = 100, bans: Bool = false) throws {
+    init(accounts: [Account] = [], maxDeactivations: Int = 25, maxPercent: Int = 100, bans: Bool = false,
+         fixAppMetadata: Bool = false) throws {
         self.bans = bans
         scratch = NSTemporaryDirectory() + "mixer-sync-daemon-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -53,7 +54,7 @@ struct Harness {
             service_email = "mixer-sync@example.com"
             service_password_file = "mixerai-password"
 
-            \(bans ? "[supabase]\nurl = \"http://127.0.0.1:1\"\nservice_role_key_file = \"service-role-key\"\n" : "")
+            \(bans ? "[supabase]\nurl = \"http://127.0.0.1:1\"\nservice_role_key_file = \"service-role-key\"\nfix_app_metadata = \(fixAppMetadata)\n" : "")
             [policy]
             max_deactivations = \(maxDeactivations)
             max_deactivations_percent = \(maxPercent)
