@@ -14,12 +14,13 @@ import TestSupport
         """
 
     /// A world whose config bans through the sandbox's GoTrue, with the sandbox's service-role key in a file.
-    func world(_ prefix: String, count: Int = 6, key: String = "sandbox-service-role-key", extra: String = "") throws -> World {
+    func world(_ prefix: String, count: Int = 6, key: String = "sandbox-service-role-key", seed: [JSONValue] = [],
+               supabase: String = "") throws -> World {
         let people = (1...count).map { World.Person("\(prefix)\($0)") }
-        let w = try World(people: people, groups: ["editors": people.map(\.uid)], policy: "max_deactivations_percent = 100",
-                          extraConfig: World.daemonConfig() + extra)
+        let w = try World(people: people, groups: ["editors": people.map(\.uid)], seedUsers: seed,
+                          policy: "max_deactivations_percent = 100", extraConfig: World.daemonConfig())
         let text = try String(contentsOfFile: w.config, encoding: .utf8)
-        try (text + Self.supabase.replacingOccurrences(of: "SANDBOX", with: "http://127.0.0.1:\(w.sandbox.port)"))
+        try (text + Self.supabase.replacingOccurrences(of: "SANDBOX", with: "http://127.0.0.1:\(w.sandbox.port)") + "\n" + supabase)
             .write(toFile: w.config, atomically: true, encoding: .utf8)
         try (key + "\n").write(toFile: w.folder + "/service-role-key", atomically: true, encoding: .utf8)
         chmod(w.folder + "/service-role-key", 0o600)
@@ -128,5 +129,28 @@ import TestSupport
         #expect(try w.requests("PUT", "/auth/v1/admin/users/").isEmpty, "a held plan bans no one")
         #expect(outcome.list("changes").count == 3)
         #expect(outcome.list("changes").allSatisfy { ($0["sign_in"] as? String) == "still possible: not applied, nothing banned" })
+    }
+
+    @Test func fixAppMetadataTakesAnAppAdminAwayInSupabaseOnlyWhenAsked() async throws {
+        let seed: [JSONValue] = [["email": "ra1@e2e.example.com", "full_name": "Person ra1", "job_title": "Writer", "role": "editor",
+                                  "global_role": "admin", "brands": ["Brand A": "editor"]]]
+        for fix in [false, true] {
+            let w = try world("ra", count: 3, seed: seed, supabase: "fix_app_metadata = \(fix)\n")
+            let r = try await w.run("apply")
+            #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+            let action = r.list("manual_actions").first { $0["kind"] as? String == "app_metadata_admin" }
+            let state = try w.sandbox.hook("GET", "state")
+            let ra1 = state["users"]?.array?.first { $0["email"]?.string == "ra1@e2e.example.com" }
+            if fix {
+                #expect(ra1?["app_metadata"]?["global_role"]?.string == "editor", "\(String(describing: ra1))")
+                #expect((action?["reason"] as? String)?.hasPrefix("corrected by mixer-sync") == true, "\(String(describing: action))")
+                let again = try await w.run("plan")
+                #expect(!again.list("manual_actions").contains { $0["kind"] as? String == "app_metadata_admin" }, "corrected for good")
+            } else {
+                #expect(ra1?["app_metadata"]?["global_role"]?.string == "admin")
+                #expect(try w.requests("PUT", "/auth/v1/admin/users/").isEmpty)
+                #expect((action?["reason"] as? String)?.contains("remove it in Supabase") == true)
+            }
+        }
     }
 }
