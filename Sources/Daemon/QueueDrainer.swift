@@ -39,6 +39,11 @@ public actor QueueDrainer {
     private var nonUrgentHeld = false
     private var waiter: CheckedContinuation<Void, Never>?
     private var kicked = false
+    /// The ban loop's own wake-up: it never waits behind a MixerAI write (which may sleep for a whole window).
+    private var banWaiter: CheckedContinuation<Void, Never>?
+    private var banKicked = false
+    /// Queue keys whose ban call is in flight (the ban loop and a write never ban the same person twice).
+    private var banning: Set<String> = []
 
     public init(store: StateStore, logger: Logger, burst: FeedBurst = FeedBurst(),
                 clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -82,6 +87,12 @@ public actor QueueDrainer {
         } else {
             kicked = true
         }
+        if let banWaiter {
+            self.banWaiter = nil
+            banWaiter.resume()
+        } else {
+            banKicked = true
+        }
     }
 
     /// A full run starts waiting for these items (their earlier outcomes are void).
@@ -115,9 +126,11 @@ public actor QueueDrainer {
 
     /// Runs until `stopping` says so (checked between items: the in-flight change always finishes).
     public func run(stopping: @escaping @Sendable () -> Bool) async {
+        // Bans run beside the writes: a write may wait out MixerAI's window inside its call, a ban never does.
+        let bans = Task { await self.banLoop(stopping: stopping) }
+        defer { bans.cancel() }
         while !stopping() {
             guard let client else { await sleep(until: nil); continue }
-            await banPending()
             let now = clock()
             if let until = pausedUntil, until > now { await sleep(until: until); continue }
             let next: (item: QueueItem?, nextDue: Date?)
@@ -144,6 +157,26 @@ public actor QueueDrainer {
             await write(item, client: client)
         }
         waitingUntil = nil
+        kick()
+        await bans.value
+    }
+
+    /// Looks for offboardings to ban whenever something was queued (a kick), and every 30 s for retries.
+    private func banLoop(stopping: @escaping @Sendable () -> Bool) async {
+        while !stopping() {
+            await banPending()
+            if banKicked {
+                banKicked = false
+                continue
+            }
+            if stopping() { break }
+            let timer = Task { [weak self] in
+                guard (try? await Task.sleep(for: .seconds(30))) != nil else { return }
+                await self?.kick()
+            }
+            await withCheckedContinuation { banWaiter = $0 }
+            timer.cancel()
+        }
     }
 
     /// When a change must wait for MixerAI's window: never for an offboarding beyond the window itself; other
@@ -168,24 +201,32 @@ public actor QueueDrainer {
         for item in items where item.change.kind == .deactivate && !banned.contains(item.key) {
             if burst.isOpen && item.source == .feed { continue }
             if let retry = banRetryAt[item.key], retry > now { continue }
-            switch await ban.ensure(item.change, runId: item.runId, planHash: item.planHash) {
-            case .banned(let until):
-                banned.insert(item.key)
-                banRetryAt[item.key] = nil
-                if let seen = item.seenAt {
-                    let latency = clock().timeIntervalSince(seen)
-                    Metrics.Timer(label: "mixer_sync_ban_latency_seconds").recordNanoseconds(Int64(latency * 1e9))
-                    logger.notice("sign-in banned", metadata: ["user.email": "\(item.change.email ?? "")",
-                                                               "ban.until": "\(RunReport.iso(until))",
-                                                               "ban.latency_ms": "\(Int(latency * 1000))"])
-                }
-            case .refused:
-                banned.insert(item.key)
-            case .failed(let why):
-                banRetryAt[item.key] = clock().addingTimeInterval(30)
-                logger.warning("sign-in ban failed; tried again in 30 s",
-                               metadata: ["user.email": "\(item.change.email ?? "")", "ban.error": "\(why)"])
+            await banItem(item, ban)
+        }
+    }
+
+    /// One queued offboarding's ban, once at a time per person.
+    private func banItem(_ item: QueueItem, _ ban: SignInBan) async {
+        guard !banned.contains(item.key), !banning.contains(item.key) else { return }
+        banning.insert(item.key)
+        defer { banning.remove(item.key) }
+        switch await ban.ensure(item.change, runId: item.runId, planHash: item.planHash) {
+        case .banned(let until):
+            banned.insert(item.key)
+            banRetryAt[item.key] = nil
+            if let seen = item.seenAt {
+                let latency = clock().timeIntervalSince(seen)
+                Metrics.Timer(label: "mixer_sync_ban_latency_seconds").recordNanoseconds(Int64(latency * 1e9))
+                logger.notice("sign-in banned", metadata: ["user.email": "\(item.change.email ?? "")",
+                                                           "ban.until": "\(RunReport.iso(until))",
+                                                           "ban.latency_ms": "\(Int(latency * 1000))"])
             }
+        case .refused:
+            banned.insert(item.key)
+        case .failed(let why):
+            banRetryAt[item.key] = clock().addingTimeInterval(30)
+            logger.warning("sign-in ban failed; tried again in 30 s",
+                           metadata: ["user.email": "\(item.change.email ?? "")", "ban.error": "\(why)"])
         }
     }
 
@@ -197,6 +238,11 @@ public actor QueueDrainer {
                               maxBudgetWait: .infinity, clock: clock)
         applier.log = { [logger] line in logger.debug("\(line)") }
         applier.ban = ban
+        if let ban, item.change.kind == .deactivate {
+            // The ban loop may be banning this person right now: wait for it rather than ban twice.
+            while banning.contains(item.key) { try? await Task.sleep(for: .milliseconds(5)) }
+            await banItem(item, ban)
+        }
         let started = clock()
         let result = await applier.attempt(item.change)
         if watched.contains(item.key) { outcomes[item.key] = result }

@@ -144,4 +144,26 @@ import Testing
             }
         }
     }
+
+    @Test func aBanNeverWaitsBehindAMixerAIWriteThatWaitsOutTheWindow() async throws {
+        let names = ["ka", "kb", "kc", "kd"]
+        let h = try Harness(accounts: names.map { Harness.account($0, role: .editor) }, bans: true)
+        defer { h.cleanUp() }
+        h.directory.people = names.map { FakeDirectory.person($0, groups: [Harness.editors]) }
+        try await FastPathTests().withDrainer(h) { drainer in
+            // The first leaver's deactivation hangs in its call (a 429 whose Retry-After is an hour away).
+            await h.mixerai.stallDeactivations(.seconds(4))
+            h.directory.people[0] = FakeDirectory.person("ka", groups: [Harness.editors], leaver: true)
+            _ = await h.reconciler().restrict(seenAt: Date(), drainer: drainer)
+            for _ in 0..<200 where await h.revoker.bannedUntil["u-ka"] == nil { try await Task.sleep(for: .milliseconds(10)) }
+            try await Task.sleep(for: .milliseconds(100))  // the drainer is now inside the stalled deactivation
+            h.directory.people[1] = FakeDirectory.person("kb", groups: [Harness.editors], leaver: true)
+            _ = await h.reconciler().restrict(seenAt: Date(), drainer: drainer)
+            for _ in 0..<200 where await h.revoker.bannedUntil["u-kb"] == nil { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await h.revoker.bannedUntil["u-kb"] != nil, "banned while the first write still waits")
+            #expect(await h.mixerai.writes(matching: "deactivate").isEmpty, "the first write is still waiting")
+            #expect(await h.revoker.calls == ["ban u-ka", "ban u-kb"])
+            await h.mixerai.stallDeactivations(.zero)
+        }
+    }
 }

@@ -88,7 +88,12 @@ actor FakeMixerAI: MixerAIAdmin {
         users[userId]?.company = state.company
     }
 
+    /// A deactivation that waits this long first (as the client waits out a 429's Retry-After inside its call).
+    var deactivationStall: Duration = .zero
+    func stallDeactivations(_ d: Duration) { deactivationStall = d }
+
     func deactivate(userId: String) async throws {
+        if deactivationStall > .zero { try? await Task.sleep(for: deactivationStall) }
         writes.append("deactivate \(userId)")
         users[userId]?.active = false
     }

@@ -67,7 +67,14 @@ import TestSupport
         #expect(try w.requests("PUT", "/auth/v1/admin/users/").count == 1, "one ban")
         let status = try await w.run("status")
         #expect(status.stdout.contains("sign-in bans (Supabase Auth): 1 in force, 0 pending"), "\(status.stdout)")
+        let port = try #require(Int(try String(contentsOfFile: w.config, encoding: .utf8)
+            .components(separatedBy: "metrics_listen = \"127.0.0.1:")[1].prefix { $0.isNumber }))
+        let exposition = String(decoding: try HTTP.send(port: port, "GET", "/metrics").body, as: UTF8.self)
+        #expect(exposition.contains("mixer_sync_bans_total{result=\"banned\"} 1"), "\(exposition)")
+        #expect(exposition.contains("mixer_sync_ban_latency_seconds_count 1"), "\(exposition)")
         #expect(await daemon.terminate() == 0)
+        let explained = try await w.run("explain", "rv2@e2e.example.com")
+        #expect(explained.stdout.contains("banned until 2126-"), "\(explained.stdout)")
 
         // Back in the directory: the reactivation lifts the ban before restoring roles; sign-in works again.
         try w.ldap("dn: \(w.dn("rv2"))\nchangetype: modify\nreplace: employeeType\nemployeeType: staff")
