@@ -43,13 +43,28 @@ public final class StateStore: Sendable {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL") }
-        do {
-            db = try DatabaseQueue(path: path, configuration: config)
-            try Self.migrator.migrate(db)
-        } catch {
-            throw StateError("cannot open the state database \(path): \(error)")
-        }
+        db = try Self.openQueue(path: path, configuration: config)
         chmod(path, 0o600)
+    }
+
+    /// The database opened and migrated. An I/O error while opening (seen once, on a fresh file, under a heavily
+    /// loaded test run) is tried once more after a pause before it is reported, with SQLite's extended code.
+    private static func openQueue(path: String, configuration: Configuration) throws -> DatabaseQueue {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                try migrator.migrate(queue)
+                return queue
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_IOERR && attempt < 2 {
+                usleep(100_000)
+            } catch let error as DatabaseError {
+                throw StateError("cannot open the state database \(path): \(error) (extended code \(error.extendedResultCode.rawValue))")
+            } catch {
+                throw StateError("cannot open the state database \(path): \(error)")
+            }
+        }
     }
 
     /// Runs `body` with this store off the cooperative pool (a transaction's fsync blocks its thread for

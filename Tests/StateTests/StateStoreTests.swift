@@ -103,9 +103,28 @@ import Testing
 
     @Test func oneMixerSyncPerStateDirectory() throws {
         let (_, dir) = try store()
-        let lock = try StateLock(directory: dir)
-        #expect(throws: StateError.self) { try StateLock(directory: dir) }
-        withExtendedLifetime(lock) {}
+        do {
+            let lock = try StateLock(directory: dir)
+            #expect(throws: StateError.self) { try StateLock(directory: dir) }
+            withExtendedLifetime(lock) {}
+        }
+        #expect((try? StateLock(directory: dir)) != nil, "released with its holder")
+    }
+
+    /// A child being spawned holds a copy of the lock's descriptor until its exec: the lock looks held by this
+    /// PID for a moment after its release. That moment is waited out; a lock that stays held is still refused.
+    @Test func aLockStillHeldByASpawningChildIsWaitedOutBriefly() throws {
+        let (_, dir) = try store()
+        _ = try StateLock(directory: dir)  // taken and released: the file names this PID
+        let copy = open(dir + "/lock", O_RDWR)  // what the child's copy looks like: another description, same file
+        #expect(flock(copy, LOCK_EX | LOCK_NB) == 0)
+        let release = Thread { usleep(150_000); close(copy) }
+        release.start()
+        #expect((try? StateLock(directory: dir)) != nil, "taken once the copy is closed")
+        let stuck = open(dir + "/lock", O_RDWR)
+        defer { close(stuck) }
+        #expect(flock(stuck, LOCK_EX | LOCK_NB) == 0)
+        #expect(throws: StateError.self) { try StateLock(directory: dir, spawnWindow: 0.2) }
     }
 
     func queued(_ kind: Change.Kind, _ id: String?, anchor: String) -> Change {
