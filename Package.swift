@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C interop: one system-library target per C library, each a modulemap + one shim.h.
@@ -38,9 +41,15 @@ let package = Package(
         // Directory entries -> people (mapping, groups, nesting, leaver evidence).
         .target(name: "Directory", dependencies: ["LDAPClient", "Reconcile", "Secrets"]),
         // The TOML configuration file -> validated, typed settings.
-        .target(name: "Config", dependencies: ["Directory", "Reconcile", "Secrets", .product(name: "TOMLKit", package: "TOMLKit")]),
-        // Local state in SQLite (links, ledger, journal of intents, gate history, approvals, runs).
-        .target(name: "State", dependencies: ["Reconcile", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Config", dependencies: ["Directory", "Reconcile", "Secrets", "State", .product(name: "TOMLKit", package: "TOMLKit")]),
+        // The state (links, ledger, journal of intents, gate history, approvals, runs, queue, bans) in SQLite or
+        // PostgreSQL, and the leader's lease.
+        .target(name: "State", dependencies: ["Reconcile", .product(name: "GRDB", package: "GRDB.swift"),
+                                              .product(name: "PostgresNIO", package: "postgres-nio"),
+                                              .product(name: "NIOCore", package: "swift-nio"),
+                                              .product(name: "NIOPosix", package: "swift-nio"),
+                                              .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                              .product(name: "Logging", package: "swift-log")]),
         // plan + outcome -> JSON / Markdown / HTML reports, written atomically with retention.
         .target(name: "Report", dependencies: ["Reconcile"]),
         // One reconcile run end to end: read both sides, recover the journal, plan, gate, apply, report.
@@ -80,7 +89,9 @@ let package = Package(
         .executableTarget(name: "diff-bench", dependencies: ["Reconcile"], path: "Benchmarks/DiffBench"),
 
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "StateTests", dependencies: ["State", "Reconcile"]),
+        .testTarget(name: "StateTests", dependencies: ["State", "Reconcile", .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                      .product(name: "NIOPosix", package: "swift-nio"),
+                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Reconcile"]),
         .testTarget(name: "LDAPClientTests", dependencies: ["LDAPClient", "CCurl"]),
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),

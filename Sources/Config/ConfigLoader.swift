@@ -50,11 +50,7 @@ public enum ConfigLoader {
         let mixerai = try top.subtable("mixerai").map { try MixerAISection.parse($0, secrets: resolver, warnings: &warnings) }
         let supabase = try top.subtable("supabase").map { try SupabaseSection.parse($0, secrets: resolver, warnings: &warnings) }
         let policy = try top.subtable("policy").map(parsePolicy) ?? Policy()
-        let state = try top.subtable("state").map { t -> StateSettings in
-            let s = StateSettings(directory: try t.string("directory") ?? "/var/lib/mixer-sync")
-            try t.finish()
-            return s
-        } ?? StateSettings(directory: "/var/lib/mixer-sync")
+        let state = try StateSection.parse(top.subtable("state"), ha: top.subtable("ha"), secrets: resolver)
         let report = try parseReport(top.subtable("report"), stateDirectory: state.directory)
         let daemon = try parseDaemon(top.subtable("daemon"))
         try top.finish()

@@ -20,8 +20,7 @@ public struct MixerAISettings: Sendable, Equatable {
     public var timeout: Duration = .seconds(30)
 }
 
-/// `[state]`, `[report]` and `[daemon]`.
-public struct StateSettings: Sendable, Equatable { public var directory: String }
+/// `[report]` and `[daemon]` (`[state]` and `[ha]`: StateSection.swift).
 
 public struct ReportSettings: Sendable, Equatable {
     public enum Format: String, Sendable, CaseIterable { case json, markdown, html }
@@ -69,6 +68,7 @@ public struct MixerSyncConfig: Sendable {
             if let p = m.supabaseAnonKeyFile { files.append(("mixerai.supabase_anon_key_file", p)) }
         }
         if let s = supabase { files.append(("supabase.service_role_key_file", s.serviceRoleKeyFile)) }
+        if let p = state.postgres?.passwordFile { files.append(("state.password_file", p)) }
         return files
     }
 }

@@ -125,6 +125,9 @@ final class TableReader {
         }
     }
 
+    /// Whether the table has the key at all (whatever its type).
+    func has(_ key: String) -> Bool { table[key] != nil }
+
     /// Refuses a secret written inline, pointing at the `_file` key to use instead.
     func refuseInline(_ key: String, use fileKey: String) throws {
         if table[key] != nil {

@@ -70,7 +70,7 @@ public struct ChangeFeedService: Service {
             return nil
         }
         let feed = DirectoryFeed(settings: config.directory, mode: mode, interval: config.daemon.usnPollInterval,
-                                 events: DaemonFeedEvents(inbox: inbox, stateDirectory: config.state.directory, logger: logger))
+                                 events: DaemonFeedEvents(inbox: inbox, config: config, logger: logger))
         feed.start()
         return feed
     }
@@ -214,7 +214,7 @@ public struct ChangeFeedService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             guard let hash = burst.heldPlan,
-                  let store = try? StateStore.open(directory: holder.config.state.directory),
+                  let store = try? holder.config.openState(),
                   (try? await store.perform({ try $0.isApproved(planHash: hash) })) == true else { continue }
             burst.heldPlan = nil
             logger.notice("change feed: a held plan was approved; judging it again", metadata: ["plan.hash": "\(hash)"])
@@ -312,7 +312,7 @@ final class FeedHandle: @unchecked Sendable {
 /// its notes to the log, its connection to the metrics.
 struct DaemonFeedEvents: FeedEvents {
     let inbox: FeedInbox
-    let stateDirectory: String
+    let config: MixerSyncConfig
     let logger: Logger
 
     func changed(_ count: Int, at: Date?, fullRun: Bool) {
@@ -323,11 +323,11 @@ struct DaemonFeedEvents: FeedEvents {
     func connected(_ up: Bool) { Gauge(label: "mixer_sync_change_feed_connected").record(up ? 1 : 0) }
 
     func cookie(scope: String) throws -> [UInt8]? {
-        try StateStore.open(directory: stateDirectory).feedCookie(scope: scope)
+        try config.openState().feedCookie(scope: scope)
     }
 
     func saveCookie(_ cookie: [UInt8]?, scope: String) throws {
-        try StateStore.open(directory: stateDirectory).saveFeedCookie(cookie, scope: scope, at: Date())
+        try config.openState().saveFeedCookie(cookie, scope: scope, at: Date())
     }
 
     func note(_ level: FeedNoteLevel, _ message: String, _ metadata: [String: String]) {

@@ -21,7 +21,7 @@ public enum DaemonRuntime {
         let registry = PrometheusCollectorRegistry()
         do {
             lock = try StateLock(directory: config.state.directory)
-            store = try StateStore.open(directory: config.state.directory)
+            store = try config.openState()
             metrics = try MetricsServer(listen: config.daemon.metricsListen, registry: registry, logger: logger)
         } catch {
             throw RunError("cannot start: \(error)")

@@ -106,7 +106,7 @@ public struct DaemonService: Service {
 
     /// Changes waiting in the durable queue now (for STATUS).
     static func queueDepth(_ config: MixerSyncConfig) async -> Int {
-        guard let store = try? StateStore.open(directory: config.state.directory) else { return 0 }
+        guard let store = try? config.openState() else { return 0 }
         return (try? await store.perform { try $0.queueDepth().all }) ?? 0
     }
 

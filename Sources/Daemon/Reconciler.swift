@@ -26,8 +26,8 @@ public struct Reconciler: Sendable {
     public var connect: @Sendable (MixerSyncConfig) throws -> any MixerAIAdmin = Reconciler.mixerAIClient
     /// What bans sign-in (GoTrue's admin API from `[supabase]` unless a test says otherwise); nil: bans are off.
     public var revoke: @Sendable (MixerSyncConfig) throws -> (any SignInRevoker)? = Reconciler.goTrueRevoker
-    /// The state database (one per process and directory: `StateStore.open`).
-    public var openState: @Sendable (MixerSyncConfig) throws -> StateStore = { try StateStore.open(directory: $0.state.directory) }
+    /// The state database (one per process: `MixerSyncConfig.openState`, SQLite or PostgreSQL).
+    public var openState: @Sendable (MixerSyncConfig) throws -> StateStore = { try $0.openState() }
     /// The longest mixer-sync waits for MixerAI's write window to reset inside one run; beyond it the rest of the
     /// queue is left in escrow for the next run (50 writes an hour make waiting an hour pointless for a CLI run).
     public var maxBudgetWait: TimeInterval = 60

@@ -32,7 +32,7 @@ public struct StatusReport: Codable, Sendable {
     }
 
     public static func read(config: MixerSyncConfig) throws -> StatusReport {
-        let store = try StateStore.open(directory: config.state.directory)
+        let store = try config.openState()
         var latest: RunReport?
         if let data = FileManager.default.contents(atPath: config.report.directory + "/latest.json") {
             latest = try? JSONDecoder().decode(RunReport.self, from: data)

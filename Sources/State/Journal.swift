@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Reconcile
 
 /// One journaled intent: a change mixer-sync is about to make, written before its first MixerAI call and moved
@@ -22,54 +21,53 @@ public struct Intent: Sendable, Equatable {
 
 extension StateStore {
     public func journalBegin(runId: String, planHash: String, change: Change, step: String, at: Date) throws -> Int64 {
-        try db.write { db in
-            try db.execute(sql: """
+        try db.write { tx in
+            let row = try tx.row("""
                 INSERT INTO journal (run_id, plan_hash, kind, anchor, email, user_id, change, step, status, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)
-                """, arguments: [runId, planHash, change.kind.rawValue, change.anchor, change.email, change.mixerUserId,
-                                 try Self.encode(change), step, at.timeIntervalSince1970, at.timeIntervalSince1970])
-            return db.lastInsertedRowID
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) RETURNING id
+                """, [runId, planHash, change.kind.rawValue, change.anchor, change.email, change.mixerUserId,
+                      try Self.encode(change), step, at, at])
+            guard let id = try row?.intOrNil("id") else { throw StateError("the journal gave no id for a new intent") }
+            return Int64(id)
         }
     }
 
     public func journalMark(_ id: Int64, status: Intent.Status, step: String? = nil, userId: String? = nil,
                             error: String? = nil, at: Date) throws {
-        try db.write { db in
-            try db.execute(sql: """
+        try db.write { tx in
+            try tx.execute("""
                 UPDATE journal SET status = ?, step = COALESCE(?, step), user_id = COALESCE(?, user_id),
                     error = ?, updated_at = ? WHERE id = ?
-                """, arguments: [status.rawValue, step, userId, error, at.timeIntervalSince1970, id])
+                """, [status.rawValue, step, userId, error, at, id])
         }
     }
 
-    /// Intents a crash or an ambiguous answer left unresolved, oldest first.
     /// Retention: settled intents (confirmed, failed) and run records older than `cutoff` are deleted; an
     /// unfinished intent is kept whatever its age (recovery settles it). Returns how many rows went.
     @discardableResult
     public func pruneHistory(before cutoff: Date) throws -> Int {
-        try db.write { db in
-            try db.execute(sql: "DELETE FROM journal WHERE status IN ('confirmed', 'failed') AND updated_at < ?",
-                           arguments: [cutoff.timeIntervalSince1970])
-            var gone = db.changesCount
-            try db.execute(sql: "DELETE FROM run WHERE at < ?", arguments: [cutoff.timeIntervalSince1970])
-            gone += db.changesCount
-            return gone
+        try db.write { tx in
+            let intents = try tx.rows("DELETE FROM journal WHERE status IN ('confirmed', 'failed') AND updated_at < ? RETURNING id",
+                                      [cutoff])
+            let runs = try tx.rows("DELETE FROM run WHERE at < ? RETURNING run_id", [cutoff])
+            return intents.count + runs.count
         }
     }
 
     /// Confirmed changes per run, for these runs: what the drainer applied of what a run queued.
     public func confirmedChanges(runIds: [String]) throws -> [String: Int] {
         guard !runIds.isEmpty else { return [:] }
-        return try db.read { db in
+        return try db.read { tx in
             var out: [String: Int] = [:]
             let marks = Array(repeating: "?", count: runIds.count).joined(separator: ",")
-            for row in try Row.fetchAll(db, sql: """
+            for row in try tx.rows("""
                 SELECT run_id, COUNT(*) AS n FROM journal WHERE status = 'confirmed' AND run_id IN (\(marks)) GROUP BY run_id
-                """, arguments: StatementArguments(runIds)) { out[row["run_id"]] = row["n"] }
+                """, runIds) { out[try row.text("run_id")] = try row.int("n") }
             return out
         }
     }
 
+    /// Intents a crash or an ambiguous answer left unresolved, oldest first.
     public func unfinishedIntents() throws -> [Intent] {
         try intents(where: "status IN ('planned', 'sent', 'ambiguous')")
     }
@@ -78,12 +76,13 @@ extension StateStore {
         try intents(where: "run_id = ?", [runId])
     }
 
-    func intents(where condition: String, _ arguments: StatementArguments = []) throws -> [Intent] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM journal WHERE \(condition) ORDER BY id", arguments: arguments).map { row in
-                Intent(id: row["id"], runId: row["run_id"], planHash: row["plan_hash"],
-                       change: try Self.decode(Change.self, row["change"]), step: row["step"],
-                       status: Intent.Status(rawValue: row["status"]) ?? .failed, userId: row["user_id"], error: row["error"])
+    func intents(where condition: String, _ arguments: [any SQLBindable] = []) throws -> [Intent] {
+        try db.read { tx in
+            try tx.rows("SELECT * FROM journal WHERE \(condition) ORDER BY id", arguments).map { row in
+                Intent(id: Int64(try row.int("id")), runId: try row.text("run_id"), planHash: try row.text("plan_hash"),
+                       change: try Self.decode(Change.self, row.text("change")), step: try row.text("step"),
+                       status: Intent.Status(rawValue: try row.text("status")) ?? .failed, userId: try row.textOrNil("user_id"),
+                       error: try row.textOrNil("error"))
             }
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One run as `status` lists it.
 public struct RunRecord: Sendable, Equatable, Codable {
@@ -33,21 +32,27 @@ public struct RunRecord: Sendable, Equatable, Codable {
 
 extension StateStore {
     public func recordRun(_ r: RunRecord) throws {
-        try db.write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO run (run_id, at, mode, outcome, plan_hash, changes, applied, escrow, report, duration_ms, error)
+        try db.write { tx in
+            try tx.execute("""
+                INSERT INTO run (run_id, at, mode, outcome, plan_hash, changes, applied, escrow, report, duration_ms, error)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [r.runId, r.at.timeIntervalSince1970, r.mode, r.outcome, r.planHash, r.changes, r.applied,
-                                 r.escrow, r.report, r.durationMs, r.error])
+                ON CONFLICT (run_id) DO UPDATE SET at = excluded.at, mode = excluded.mode, outcome = excluded.outcome,
+                    plan_hash = excluded.plan_hash, changes = excluded.changes, applied = excluded.applied,
+                    escrow = excluded.escrow, report = excluded.report, duration_ms = excluded.duration_ms,
+                    error = excluded.error
+                """, [r.runId, r.at, r.mode, r.outcome, r.planHash, r.changes, r.applied, r.escrow, r.report,
+                      r.durationMs, r.error])
         }
     }
 
     public func recentRuns(limit: Int = 10) throws -> [RunRecord] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY at DESC LIMIT ?", arguments: [limit]).map { row in
-                RunRecord(runId: row["run_id"], at: Date(timeIntervalSince1970: row["at"]), mode: row["mode"],
-                          outcome: row["outcome"], planHash: row["plan_hash"], changes: row["changes"], applied: row["applied"],
-                          escrow: row["escrow"], report: row["report"], durationMs: row["duration_ms"], error: row["error"])
+        try db.read { tx in
+            try tx.rows("SELECT * FROM run ORDER BY at DESC LIMIT ?", [limit]).map { row in
+                RunRecord(runId: try row.text("run_id"), at: try row.date("at"), mode: try row.text("mode"),
+                          outcome: try row.text("outcome"), planHash: try row.textOrNil("plan_hash"),
+                          changes: try row.int("changes"), applied: try row.int("applied"), escrow: try row.int("escrow"),
+                          report: try row.textOrNil("report"), durationMs: try row.int("duration_ms"),
+                          error: try row.textOrNil("error"))
             }
         }
     }

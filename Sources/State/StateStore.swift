@@ -3,14 +3,17 @@ import GRDB
 import Synchronization
 import Reconcile
 
-/// mixer-sync's local state in SQLite (`state.sqlite` under the state directory, WAL): links between directory
-/// anchors and MixerAI ids, the role ledger of offboarded accounts, what pending invites will grant, the journal
-/// of intents, gate history, approvals, the last good snapshot's figures, the rolling deactivation window, runs.
-/// Every method is one transaction.
+/// mixer-sync's state: links between directory anchors and MixerAI ids, the role ledger of offboarded accounts,
+/// what pending invites will grant, the journal of intents, gate history, approvals, the last good snapshot's
+/// figures, the rolling deactivation window, runs, the durable queue, the feed cookies, the bans. In SQLite
+/// (`state.sqlite` under the state directory, WAL) by default, or in PostgreSQL (docs/state.md). Every method is one
+/// transaction, written once in SQL common to both.
 public final class StateStore: Sendable {
-    let db: DatabaseQueue
-    public let path: String
-    /// Where `perform` runs: a thread of its own, never Swift's cooperative pool (SQLite's fsyncs block).
+    let db: any StateDatabase
+    /// Where the state is, for messages: a file's path or a URL without its password.
+    public var path: String { db.location }
+    /// Where `perform` runs: a thread of its own, never Swift's cooperative pool (SQLite's fsyncs and PostgreSQL's
+    /// round trips block).
     private let worker = DispatchQueue(label: "mixer-sync.state")
 
     private static let opened = Mutex<[String: StateStore]>([:])
@@ -27,24 +30,48 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// A state that lives in memory only (the daemon's unit tests): the same schema and code, nothing on disk.
-    public static func inMemory() throws -> StateStore { try StateStore(queue: DatabaseQueue(), path: ":memory:") }
-
-    private init(queue: DatabaseQueue, path: String) throws {
-        db = queue
-        self.path = path
-        try Self.migrator.migrate(db)
+    /// The PostgreSQL state (`[state] backend = "postgresql"`), opened once per process and database; its tables are
+    /// created or upgraded on the way.
+    public static func open(postgres settings: PostgresSettings) throws -> StateStore {
+        try opened.withLock { stores in
+            if let store = stores[settings.location] { return store }
+            let store = try StateStore(postgres: settings)
+            stores[settings.location] = store
+            return store
+        }
     }
 
-    public init(directory: String) throws {
+    /// A new connection to the PostgreSQL state (tests that open it as a second host would).
+    public convenience init(postgres settings: PostgresSettings) throws {
+        self.init(database: try PostgresDatabase(settings))
+    }
+
+    /// Ends the store's connection, if it has one (PostgreSQL); the next call opens a new one.
+    public func disconnect() { (db as? PostgresDatabase)?.close() }
+
+    /// A state that lives in memory only (the daemon's unit tests): the same schema and code, nothing on disk.
+    public static func inMemory() throws -> StateStore {
+        let queue = try DatabaseQueue()
+        try Schema.sqliteMigrator.migrate(queue)
+        return StateStore(database: SQLiteDatabase(queue: queue, location: ":memory:"))
+    }
+
+    /// A store on a database already opened and migrated.
+    public init(database: any StateDatabase) {
+        db = database
+    }
+
+    /// The SQLite state of `directory` (created 0700, the file 0600).
+    public convenience init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        path = directory + "/state.sqlite"
+        let path = directory + "/state.sqlite"
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL") }
-        db = try Self.openQueue(path: path, configuration: config)
+        let queue = try Self.openQueue(path: path, configuration: config)
         chmod(path, 0o600)
+        self.init(database: SQLiteDatabase(queue: queue, location: path))
     }
 
     /// The database opened and migrated. An I/O error while opening (seen once, on a fresh file, under a heavily
@@ -55,7 +82,7 @@ public final class StateStore: Sendable {
             attempt += 1
             do {
                 let queue = try DatabaseQueue(path: path, configuration: configuration)
-                try migrator.migrate(queue)
+                try Schema.sqliteMigrator.migrate(queue)
                 return queue
             } catch let error as DatabaseError where error.resultCode == .SQLITE_IOERR && attempt < 2 {
                 usleep(100_000)
@@ -75,43 +102,13 @@ public final class StateStore: Sendable {
         }
     }
 
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE link (anchor TEXT PRIMARY KEY, user_id TEXT NOT NULL, email TEXT, linked_at REAL NOT NULL);
-                CREATE INDEX link_user ON link(user_id);
-                CREATE TABLE ledger (user_id TEXT PRIMARY KEY, state TEXT NOT NULL, offboarded_at REAL NOT NULL);
-                CREATE TABLE pending_grant (user_id TEXT PRIMARY KEY, state TEXT NOT NULL);
-                CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, plan_hash TEXT NOT NULL,
-                    kind TEXT NOT NULL, anchor TEXT, email TEXT, user_id TEXT, change TEXT NOT NULL, step TEXT NOT NULL,
-                    status TEXT NOT NULL, error TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
-                CREATE INDEX journal_status ON journal(status);
-                CREATE TABLE gate_history (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, at REAL NOT NULL,
-                    plan_hash TEXT NOT NULL, held INTEGER NOT NULL, verdicts TEXT NOT NULL, changes INTEGER NOT NULL);
-                CREATE INDEX gate_hash ON gate_history(plan_hash);
-                CREATE TABLE approval (plan_hash TEXT PRIMARY KEY, approved_at REAL NOT NULL, used_at REAL, used_run TEXT);
-                CREATE TABLE snapshot (run_id TEXT PRIMARY KEY, at REAL NOT NULL, in_scope INTEGER NOT NULL,
-                    people INTEGER NOT NULL, good INTEGER NOT NULL);
-                CREATE TABLE deactivation (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user_id TEXT NOT NULL,
-                    approved INTEGER NOT NULL);
-                CREATE TABLE run (run_id TEXT PRIMARY KEY, at REAL NOT NULL, mode TEXT NOT NULL, outcome TEXT NOT NULL,
-                    plan_hash TEXT, changes INTEGER NOT NULL, applied INTEGER NOT NULL, escrow INTEGER NOT NULL,
-                    report TEXT, duration_ms INTEGER NOT NULL, error TEXT);
-                """)
-        }
-        registerQueue(&m)
-        registerBans(&m)
-        return m
-    }
-
     // MARK: - Links
 
     /// anchor → MixerAI user id.
     public func links() throws -> [String: String] {
-        try db.read { db in
+        try db.read { tx in
             var out: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT anchor, user_id FROM link") { out[row["anchor"]] = row["user_id"] }
+            for row in try tx.rows("SELECT anchor, user_id FROM link") { out[try row.text("anchor")] = try row.text("user_id") }
             return out
         }
     }
@@ -119,33 +116,36 @@ public final class StateStore: Sendable {
     /// Links an anchor to its account; with `grant` (an invite just landed), records what it granted in the same
     /// transaction, so no reader ever sees the new account linked without its pending grant.
     public func link(anchor: String, userId: String, email: String?, at: Date, grant: AccountState? = nil) throws {
-        try db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO link (anchor, user_id, email, linked_at) VALUES (?, ?, ?, ?)",
-                           arguments: [anchor, userId, email, at.timeIntervalSince1970])
-            if let grant { try Self.putGrant(db, userId: userId, state: grant) }
+        try db.write { tx in
+            try tx.execute("""
+                INSERT INTO link (anchor, user_id, email, linked_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (anchor) DO UPDATE SET user_id = excluded.user_id, email = excluded.email,
+                    linked_at = excluded.linked_at
+                """, [anchor, userId, email, at])
+            if let grant { try Self.putGrant(tx, userId: userId, state: grant) }
         }
     }
 
     /// The MixerAI id linked to one anchor.
     public func linkedUser(anchor: String) throws -> String? {
-        try db.read { db in try String.fetchOne(db, sql: "SELECT user_id FROM link WHERE anchor = ?", arguments: [anchor]) }
+        try db.read { tx in try tx.row("SELECT user_id FROM link WHERE anchor = ?", [anchor])?.text("user_id") }
     }
 
     /// Forgets the links to an account MixerAI no longer has (deleted).
     public func unlink(userId: String) throws {
-        try db.write { db in try db.execute(sql: "DELETE FROM link WHERE user_id = ?", arguments: [userId]) }
+        try db.write { tx in try tx.execute("DELETE FROM link WHERE user_id = ?", [userId]) }
     }
 
     // MARK: - Ledger (roles kept at offboarding) and pending grants
 
     public func ledger() throws -> (states: [String: AccountState], offboardedAt: [String: Date]) {
-        try db.read { db in
+        try db.read { tx in
             var states: [String: AccountState] = [:]
             var at: [String: Date] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT user_id, state, offboarded_at FROM ledger") {
-                let id: String = row["user_id"]
-                states[id] = try Self.decode(AccountState.self, row["state"])
-                at[id] = Date(timeIntervalSince1970: row["offboarded_at"])
+            for row in try tx.rows("SELECT user_id, state, offboarded_at FROM ledger") {
+                let id = try row.text("user_id")
+                states[id] = try Self.decode(AccountState.self, row.text("state"))
+                at[id] = try row.date("offboarded_at")
             }
             return (states, at)
         }
@@ -154,33 +154,35 @@ public final class StateStore: Sendable {
     /// Keeps the roles an account held before offboarding (the first record wins: re-offboarding a stripped
     /// account must not overwrite the real roles with "viewer, no brands").
     public func keepInLedger(userId: String, state: AccountState, at: Date) throws {
-        try db.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO ledger (user_id, state, offboarded_at) VALUES (?, ?, ?)",
-                           arguments: [userId, try Self.encode(state), at.timeIntervalSince1970])
+        try db.write { tx in
+            try tx.execute("""
+                INSERT INTO ledger (user_id, state, offboarded_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING
+                """, [userId, try Self.encode(state), at])
         }
     }
 
     public func clearLedger(userId: String) throws {
-        try db.write { db in try db.execute(sql: "DELETE FROM ledger WHERE user_id = ?", arguments: [userId]) }
+        try db.write { tx in try tx.execute("DELETE FROM ledger WHERE user_id = ?", [userId]) }
     }
 
     public func pendingGrants() throws -> [String: AccountState] {
-        try db.read { db in
+        try db.read { tx in
             var out: [String: AccountState] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT user_id, state FROM pending_grant") {
-                out[row["user_id"]] = try Self.decode(AccountState.self, row["state"])
+            for row in try tx.rows("SELECT user_id, state FROM pending_grant") {
+                out[try row.text("user_id")] = try Self.decode(AccountState.self, row.text("state"))
             }
             return out
         }
     }
 
     public func setPendingGrant(userId: String, state: AccountState) throws {
-        try db.write { db in try Self.putGrant(db, userId: userId, state: state) }
+        try db.write { tx in try Self.putGrant(tx, userId: userId, state: state) }
     }
 
-    private static func putGrant(_ db: Database, userId: String, state: AccountState) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO pending_grant (user_id, state) VALUES (?, ?)",
-                       arguments: [userId, try encode(state)])
+    private static func putGrant(_ tx: any SQLTransaction, userId: String, state: AccountState) throws {
+        try tx.execute("""
+            INSERT INTO pending_grant (user_id, state) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET state = excluded.state
+            """, [userId, try encode(state)])
     }
 
     /// The grants still needed: those of accounts that accepted their invite (`accepted`) are dropped, and deleted
@@ -191,8 +193,8 @@ public final class StateStore: Sendable {
         let gone = grants.keys.filter { accepted.contains($0) }
         for id in gone { grants[id] = nil }
         if write && !gone.isEmpty {
-            try db.write { db in
-                for id in gone { try db.execute(sql: "DELETE FROM pending_grant WHERE user_id = ?", arguments: [id]) }
+            try db.write { tx in
+                for id in gone { try tx.execute("DELETE FROM pending_grant WHERE user_id = ?", [id]) }
             }
         }
         return grants

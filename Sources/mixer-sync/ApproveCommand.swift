@@ -17,7 +17,7 @@ struct ApproveCommand: ParsableCommand {
     func run() throws {
         let config = try global.load()
         do {
-            let store = try StateStore.open(directory: config.state.directory)
+            let store = try config.openState()
             switch try store.approve(planHash: hash, at: Date()) {
             case .approved:
                 print("approved \(hash): the next apply that computes exactly this plan applies it, once")

@@ -3,6 +3,8 @@ import Reconcile
 import State
 import Testing
 
+/// The state's behaviour, on SQLite and on PostgreSQL alike (the SQL is written once); file and lock tests are
+/// SQLite's own.
 @Suite struct StateStoreTests {
     func store() throws -> (StateStore, String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)").path
@@ -25,8 +27,8 @@ import Testing
     /// A dry run (or the daemon's full run, whose list predates an invite its writer just sent) must never lose
     /// the grant of an account it did not see: only accounts that accepted their invite drop theirs, and only
     /// a writing run deletes it.
-    @Test func grantsAreDroppedOnlyForAcceptedAccountsAndOnlyByAWritingRun() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func grantsAreDroppedOnlyForAcceptedAccountsAndOnlyByAWritingRun(backend: Backend) throws {
+        let s = try backend.fresh().store
         let grant = AccountState(role: .editor, brands: ["Brand A": .editor])
         try s.link(anchor: "a1", userId: "m1", email: "a@x.com", at: now, grant: grant)
         try s.link(anchor: "a2", userId: "m2", email: "b@x.com", at: now, grant: grant)
@@ -39,8 +41,8 @@ import Testing
         #expect(try s.pendingGrants().keys.sorted() == ["m2"], "the accepted one is gone, the unseen one kept")
     }
 
-    @Test func historyIsPrunedButUnfinishedIntentsAreKept() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func historyIsPrunedButUnfinishedIntentsAreKept(backend: Backend) throws {
+        let s = try backend.fresh().store
         let old = now.addingTimeInterval(-200 * 86400)
         let settled = try s.journalBegin(runId: "r0", planHash: "sha256:a", change: change, step: "invite", at: old)
         try s.journalMark(settled, status: .confirmed, at: old)
@@ -56,8 +58,8 @@ import Testing
         #expect(try s.recentRuns().isEmpty)
     }
 
-    @Test func anApprovalReleasesOnlyAHeldHashAndOnlyOnce() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func anApprovalReleasesOnlyAHeldHashAndOnlyOnce(backend: Backend) throws {
+        let s = try backend.fresh().store
         #expect(try s.approve(planHash: "sha256:x", at: now) == .unknown)
         try s.recordGates(runId: "r1", planHash: "sha256:x", held: true, verdicts: [], changes: 3, at: now)
         #expect(try s.heldPlans().map(\.hash) == ["sha256:x"])
@@ -69,8 +71,8 @@ import Testing
         #expect(try s.heldPlans().isEmpty)
     }
 
-    @Test func theJournalKeepsUnfinishedIntentsUntilResolved() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func theJournalKeepsUnfinishedIntentsUntilResolved(backend: Backend) throws {
+        let s = try backend.fresh().store
         let id = try s.journalBegin(runId: "r1", planHash: "sha256:p", change: change, step: "invite", at: now)
         #expect(try s.unfinishedIntents().map(\.id) == [id])
         try s.journalMark(id, status: .sent, userId: "m9", at: now)
@@ -81,8 +83,8 @@ import Testing
         #expect(try s.intents(runId: "r1").map(\.status) == [.confirmed])
     }
 
-    @Test func theLedgerKeepsTheFirstRolesAndTheWindowSkipsApprovedDeactivations() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func theLedgerKeepsTheFirstRolesAndTheWindowSkipsApprovedDeactivations(backend: Backend) throws {
+        let s = try backend.fresh().store
         try s.keepInLedger(userId: "m1", state: AccountState(role: .editor, brands: ["A": .editor]), at: now)
         try s.keepInLedger(userId: "m1", state: AccountState(role: .viewer, brands: [:]), at: now.addingTimeInterval(60))
         #expect(try s.ledger().states["m1"] == AccountState(role: .editor, brands: ["A": .editor]))
@@ -93,8 +95,8 @@ import Testing
         #expect(try s.deactivations(since: now.addingTimeInterval(-86400)) == 1)
     }
 
-    @Test func theLastGoodSnapshotIsTheLastAppliedOne() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func theLastGoodSnapshotIsTheLastAppliedOne(backend: Backend) throws {
+        let s = try backend.fresh().store
         #expect(try s.lastGoodInScope() == nil)
         try s.recordSnapshot(runId: "r1", inScope: 100, people: 120, good: true, at: now)
         try s.recordSnapshot(runId: "r2", inScope: 50, people: 60, good: false, at: now.addingTimeInterval(10))
@@ -133,14 +135,14 @@ import Testing
                reasons: ["r"])
     }
 
-    @Test func theQueueGivesOffboardingsFirstAndSurvivesReopening() throws {
-        let (s, dir) = try store()
+    @Test(arguments: Backend.allCases) func theQueueGivesOffboardingsFirstAndSurvivesReopening(backend: Backend) throws {
+        let (s, reopen) = try backend.fresh()
         try s.enqueue([queued(.invite, nil, anchor: "i1"), queued(.invite, nil, anchor: "i2")], source: .full, runId: "r1",
                       planHash: "h1", approved: false, at: now)
         try s.enqueue([queued(.deactivate, "m9", anchor: "d9")], source: .feed, runId: "r2", planHash: "h2", approved: false,
                       profiles: ["m9": AccountProfile(fullName: "D", jobTitle: nil, company: nil, pending: false)],
                       seenAt: now, at: now.addingTimeInterval(5))
-        let reopened = try StateStore(directory: dir)
+        let reopened = try reopen()
         let first = try #require(try reopened.nextQueued(now: now.addingTimeInterval(6)).item)
         #expect(first.key == "id:m9")
         #expect(first.source == .feed && first.seenAt == now && first.profile?.fullName == "D")
@@ -151,8 +153,8 @@ import Testing
         #expect(try reopened.nextQueued(now: now).item?.key == "anchor:i1")
     }
 
-    @Test func aDeferredItemWaitsAndAFullPlanReplacesOnlyWhatWasQueuedBeforeItsReads() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func aDeferredItemWaitsAndAFullPlanReplacesOnlyWhatWasQueuedBeforeItsReads(backend: Backend) throws {
+        let s = try backend.fresh().store
         try s.enqueue([queued(.invite, nil, anchor: "i1"), queued(.invite, nil, anchor: "i2")], source: .full, runId: "r1",
                       planHash: "h1", approved: false, at: now)
         let i1 = try #require(try s.nextQueued(now: now).item)
@@ -171,13 +173,67 @@ import Testing
         #expect(try s.pendingOffboards().isEmpty)
     }
 
-    @Test func theFeedCookieIsKeptPerScope() throws {
-        let (s, _) = try store()
+    @Test(arguments: Backend.allCases) func theFeedCookieIsKeptPerScope(backend: Backend) throws {
+        let s = try backend.fresh().store
         #expect(try s.feedCookie(scope: "a") == nil)
         try s.saveFeedCookie([1, 2, 3], scope: "a", at: now)
         #expect(try s.feedCookie(scope: "a") == [1, 2, 3])
         #expect(try s.feedCookie(scope: "b") == nil)
         try s.saveFeedCookie(nil, scope: "a", at: now)
         #expect(try s.feedCookie(scope: "a") == nil)
+    }
+
+    @Test(arguments: Backend.allCases) func bansWithdrawalsCountsAndRunsReadBackAsWritten(backend: Backend) throws {
+        let s = try backend.fresh().store
+        try s.recordBan(BanRecord(userId: "m1", email: "a@x.com", bannedUntil: now.addingTimeInterval(3600), runId: "r1",
+                                  confirmedAt: now))
+        try s.recordBan(BanRecord(userId: "m1", email: "a@x.com", bannedUntil: now.addingTimeInterval(7200), runId: "r2",
+                                  confirmedAt: now))
+        #expect(try s.ban(userId: "m1", now: now)?.runId == "r2", "the later ban replaces the earlier one")
+        #expect(try s.ban(userId: "m1", now: now.addingTimeInterval(7201)) == nil, "expired")
+        try s.clearBan(userId: "m1")
+        #expect(try s.bans(now: now).isEmpty)
+
+        try s.enqueue([queued(.deactivate, "m2", anchor: "d2"), queued(.invite, nil, anchor: "i3")], source: .feed,
+                      runId: "f1", planHash: "h", approved: false, at: now)
+        #expect(try s.queueDepth() == (all: 2, offboardings: 1))
+        #expect(try s.withdraw(runs: ["f1"], keys: ["id:m2"]) == 1)
+        #expect(try s.withdraw(runs: ["f0"]) == 0)
+        #expect(try s.queued().map(\.key) == ["anchor:i3"])
+
+        let a = try s.journalBegin(runId: "r1", planHash: "h", change: change, step: "invite", at: now)
+        let b = try s.journalBegin(runId: "r1", planHash: "h", change: change, step: "invite", at: now)
+        #expect(b > a)
+        try s.journalMark(a, status: .confirmed, at: now)
+        try s.journalMark(b, status: .confirmed, at: now)
+        #expect(try s.confirmedChanges(runIds: ["r1", "r9"]) == ["r1": 2])
+
+        var run = RunRecord(runId: "r1", at: now, mode: "apply", outcome: "applied", planHash: "h", changes: 2, applied: 1,
+                            escrow: 1, report: "/x.json", durationMs: 12, error: nil)
+        try s.recordRun(run)
+        run.applied = 2
+        try s.recordRun(run)
+        #expect(try s.recentRuns() == [run])
+
+        try s.recordGates(runId: "r1", planHash: "h9", held: true, verdicts: [], changes: 3, at: now)
+        try s.recordGates(runId: "r2", planHash: "h9", held: true, verdicts: [], changes: 4, at: now.addingTimeInterval(5))
+        let held = try s.heldPlans()
+        #expect(held.map(\.hash) == ["h9"] && held.first?.changes == 4 && held.first?.at == now.addingTimeInterval(5),
+                "the latest hold of a hash")
+        try s.link(anchor: "a1", userId: "m1", email: nil, at: now)
+        try s.link(anchor: "a1", userId: "m7", email: "n@x.com", at: now)
+        #expect(try s.links() == ["a1": "m7"] && s.linkedUser(anchor: "a1") == "m7")
+    }
+
+    @Test func postgresURLsAreCheckedAndTLSIsRequiredOffLoopback() throws {
+        let local = try PostgresSettings(url: "postgresql://sync@127.0.0.1:5433/state", password: "p")
+        #expect(local.host == "127.0.0.1" && local.port == 5433 && local.user == "sync" && local.database == "state" && !local.tls)
+        let remote = try PostgresSettings(url: "postgresql://sync@db.example.com/state", password: "p")
+        #expect(remote.tls && remote.port == 5432)
+        #expect(remote.location == "postgresql://sync@db.example.com:5432/state", "no password in messages")
+        for bad in ["postgresql://sync:secret@db/state", "postgresql://sync@db.example.com/state?sslmode=disable",
+                    "mysql://sync@db/state", "postgresql://db/state", "postgresql://sync@db/", "postgresql://sync@db/s?x=1"] {
+            #expect(throws: StateError.self, "\(bad)") { try PostgresSettings(url: bad, password: "p") }
+        }
     }
 }
