@@ -21,6 +21,8 @@ public struct ChangeFeedService: Service {
     /// Shared with the drainer: while it is open, nothing the change feed queued is sent.
     let burst: FeedBurst
     let logger: Logger
+    /// On a shared PostgreSQL state: the leadership term this feed belongs to; it stops when the term ends.
+    var term: Term?
 
     public init(holder: ConfigHolder, drainer: QueueDrainer, requests: FullRunRequests = FullRunRequests(),
                 burst: FeedBurst, logger: Logger) {
@@ -35,6 +37,10 @@ public struct ChangeFeedService: Service {
         let inbox = FeedInbox(burst: burst)
         let feed = FeedHandle()
         feed.replace(with: listener(holder.config, inbox: inbox))
+        term?.onEnd {
+            feed.stop()
+            inbox.finish()
+        }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await handle(inbox) }

@@ -29,17 +29,28 @@ public enum DaemonRuntime {
         bootstrapMetrics(registry)
         let holder = ConfigHolder(config)
         let notify = SystemdNotify()
-        // The change feed's burst: while it is being gathered and judged, the drainer sends nothing the feed queued.
-        let burst = FeedBurst()
-        let drainer = QueueDrainer(store: store, logger: logger, burst: burst)
-        let requests = FullRunRequests()
-        var group = ServiceGroupConfiguration(services: [
-            .init(service: DaemonService(holder: holder, drainer: drainer, requests: requests, notify: notify, logger: logger)),
-            .init(service: ChangeFeedService(holder: holder, drainer: drainer, requests: requests, burst: burst, logger: logger)),
+        var services: [ServiceGroupConfiguration.ServiceConfiguration]
+        if config.state.backend == .postgresql {
+            // Two hosts, one leader (docs/high-availability.md): the work runs only while this process holds the lease.
+            let leadership = Leadership(config: config, notify: notify, logger: logger)
+            services = [.init(service: LeadershipService(leadership: leadership)),
+                        .init(service: LeaderWork(leadership: leadership, holder: holder, notify: notify, logger: logger))]
+        } else {
+            // The change feed's burst: while it is being gathered and judged, the drainer sends nothing the feed queued.
+            let burst = FeedBurst()
+            let drainer = QueueDrainer(store: store, logger: logger, burst: burst)
+            let requests = FullRunRequests()
+            services = [
+                .init(service: DaemonService(holder: holder, drainer: drainer, requests: requests, notify: notify, logger: logger)),
+                .init(service: ChangeFeedService(holder: holder, drainer: drainer, requests: requests, burst: burst, logger: logger)),
+            ]
+        }
+        services += [
             .init(service: ReloadService(path: configPath, holder: holder, logger: logger)),
             .init(service: WatchdogService(notify: notify)),
             .init(service: metrics),
-        ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ]
+        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(60)
         try await ServiceGroup(configuration: group).run()
         withExtendedLifetime(lock) {}

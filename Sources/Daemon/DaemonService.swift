@@ -35,6 +35,8 @@ public struct DaemonService: Service {
     let requests: FullRunRequests
     /// A fraction of the interval, at random, added to each wait so several instances do not run in step.
     var jitter = 0.1
+    /// On a shared PostgreSQL state: the leadership term this work belongs to; it stops when the term ends.
+    var term: Term?
 
     public init(holder: ConfigHolder, drainer: QueueDrainer, requests: FullRunRequests = FullRunRequests(),
                 notify: SystemdNotify = SystemdNotify(), logger: Logger) {
@@ -49,31 +51,34 @@ public struct DaemonService: Service {
         let drainer = self.drainer
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await drainer.run(stopping: { Task.isShuttingDownGracefully }) }
+                let term = self.term
+                group.addTask { await drainer.run(stopping: { Task.isShuttingDownGracefully || term?.ended == true }) }
                 await fullRuns()
                 await group.waitForAll()
             }
         } onGracefulShutdown: {
             Task { await drainer.kick() }
         }
+        guard term == nil || Task.isShuttingDownGracefully else { return }  // a term that ended: the process goes on
         notify.stopping()
         logger.info("mixer-sync daemon stopping")
     }
 
     /// Full reconciles until SIGTERM: the backstop that catches whatever the change feed cannot see.
     func fullRuns() async {
-        notify.ready("started; first full reconcile now")
+        if term == nil { notify.ready("started; first full reconcile now") }
         logger.info("mixer-sync daemon started", metadata: ["state.directory": "\(holder.config.state.directory)"])
         var failures = 0
         var first = true
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && term?.ended != true {
             let config = holder.config
             var reconciler = Reconciler(config: config)
             reconciler.lockHeldByCaller = true
             reconciler.drainer = drainer
             reconciler.recoverUnfinished = first
             first = false
-            reconciler.shouldStop = { Task.isShuttingDownGracefully }
+            let term = self.term
+            reconciler.shouldStop = { Task.isShuttingDownGracefully || term?.ended == true }
             reconciler.log = { [logger] line in logger.debug("\(line)") }
             let outcome = await reconciler.apply()
             MemoryTrim.release()
@@ -91,7 +96,7 @@ public struct DaemonService: Service {
                 logger.info("full reconcile", metadata: ["run.id": "\(r.runId)", "run.outcome": "\(r.outcome)",
                                                          "run.changes": "\(r.changes.count)", "run.report": "\(outcome.reportPaths.first ?? "")"])
             }
-            guard !Task.isShuttingDownGracefully else { break }
+            guard !Task.isShuttingDownGracefully && term?.ended != true else { break }
             let wait = Self.wait(interval: config.daemon.fullSyncInterval, failures: failures, jitter: jitter)
             do {
                 let requests = self.requests

@@ -25,10 +25,22 @@ public struct StatusReport: Codable, Sendable {
     public var pendingBans: [RunReport.Item]
     /// Bans mixer-sync confirmed that are still in force.
     public var bansInForce: Int
+    /// On a PostgreSQL state: the leader's lease as PostgreSQL has it now (docs/high-availability.md).
+    public var lease: LeaseStatus?
+
+    public struct LeaseStatus: Codable, Sendable {
+        public var holder: String
+        public var host: String
+        public var epoch: Int64
+        /// Seconds since the leader last renewed it; a negative `expiresIn` means no one holds it now.
+        public var age: Double
+        public var expiresIn: Double
+        enum CodingKeys: String, CodingKey { case holder, host, epoch, age = "age_seconds", expiresIn = "expires_in_seconds" }
+    }
 
     enum CodingKeys: String, CodingKey {
         case runs, applied, escrow, pendingOffboard = "pending_offboard", held, queue, queued, queueHead = "queue_head"
-        case bansOn = "bans_on", pendingBans = "pending_bans", bansInForce = "bans_in_force"
+        case bansOn = "bans_on", pendingBans = "pending_bans", bansInForce = "bans_in_force", lease
     }
 
     public static func read(config: MixerSyncConfig) throws -> StatusReport {
@@ -50,7 +62,10 @@ public struct StatusReport: Codable, Sendable {
                             pendingOffboard: PendingWork.offboardings(shown, queued: queued),
                             held: try store.heldPlans().map { Held(planHash: $0.hash, at: RunReport.iso($0.at), changes: $0.changes) },
                             queue: latest?.queue, queued: queued.count, queueHead: queued.prefix(20).map(PendingWork.item),
-                            bansOn: bansOn, pendingBans: pendingBans.map(PendingWork.item), bansInForce: bans.count)
+                            bansOn: bansOn, pendingBans: pendingBans.map(PendingWork.item), bansInForce: bans.count,
+                            lease: try store.currentLease().map {
+                                LeaseStatus(holder: $0.holder, host: $0.host, epoch: $0.epoch, age: $0.age, expiresIn: $0.remaining)
+                            })
     }
 
     public func json() throws -> Data {
@@ -62,6 +77,11 @@ public struct StatusReport: Codable, Sendable {
 
     public func text() -> String {
         var lines = pendingOffboard.map(PendingWork.line)
+        if let l = lease {
+            lines.append(l.expiresIn > 0
+                ? String(format: "leader: %@ (epoch %lld, lease renewed %.1f s ago, %.1f s left)", l.host, l.epoch, l.age, l.expiresIn)
+                : "leader: none (the lease of \(l.host), epoch \(l.epoch), expired; a standby takes it over)")
+        }
         lines.append("last runs:")
         if runs.isEmpty { lines.append("  none yet") }
         for r in runs { lines.append("  " + PendingWork.run(r, applied: max(r.applied, applied[r.runId] ?? 0))) }
