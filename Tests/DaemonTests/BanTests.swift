@@ -117,7 +117,8 @@ import Testing
             h.directory.people[1] = FakeDirectory.person("hal", groups: [Harness.editors], leaver: true)
             let outcome = try #require(await h.reconciler().restrict(seenAt: Date(), drainer: drainer))
             #expect(outcome.exitCode == 0, "\(outcome.report.errors)")
-            for _ in 0..<200 where await h.revoker.bannedUntil["u-hal"] == nil { try await Task.sleep(for: .milliseconds(10)) }
+            // Banned by GoTrue, then recorded in the state (a moment later: wait for both).
+            for _ in 0..<500 where try h.store.ban(userId: "u-hal", now: Date()) == nil { try await Task.sleep(for: .milliseconds(10)) }
             #expect(await h.revoker.calls == ["ban u-hal"])
             #expect(await h.mixerai.writes(matching: "deactivate").isEmpty, "MixerAI's writes wait for the window")
             #expect(try h.store.ban(userId: "u-hal", now: Date()) != nil)
