@@ -65,6 +65,11 @@ public final class StateStore: Sendable {
     public convenience init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        if let kind = Self.networkFilesystem(at: directory) {
+            throw StateError("the state directory \(directory) is on \(kind): SQLite's locks are not reliable there, and two "
+                             + "hosts sharing one file would corrupt it. Keep [state] directory on a local disk; for two "
+                             + "hosts use [state] backend = \"postgresql\" (docs/high-availability.md)")
+        }
         let path = directory + "/state.sqlite"
         var config = Configuration()
         config.busyMode = .timeout(10)
@@ -72,6 +77,31 @@ public final class StateStore: Sendable {
         let queue = try Self.openQueue(path: path, configuration: config)
         chmod(path, 0o600)
         self.init(database: SQLiteDatabase(queue: queue, location: path))
+    }
+
+    /// The network filesystem `directory` is on (NFS, SMB/CIFS), or nil for a local one: the filesystem type of
+    /// the longest mount point in `/proc/self/mounts` that contains it.
+    static func networkFilesystem(at directory: String) -> String? {
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return nil }
+        let path = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        return networkFilesystem(path: path, mounts: mounts)
+    }
+
+    /// The same, from a mount table's text (`device mountpoint fstype options …` per line).
+    public static func networkFilesystem(path: String, mounts: String) -> String? {
+        var best: (point: String, type: String)?
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let point = String(fields[1]).replacingOccurrences(of: "\\040", with: " ")
+            let inside = point == "/" || path == point || path.hasPrefix(point.hasSuffix("/") ? point : point + "/")
+            if inside && point.count >= (best?.point.count ?? -1) { best = (point, String(fields[2])) }
+        }
+        switch best?.type {
+        case "nfs", "nfs4": return "NFS"
+        case "cifs", "smb3", "smbfs": return "SMB/CIFS"
+        default: return nil
+        }
     }
 
     /// The database opened and migrated. An I/O error while opening (seen once, on a fresh file, under a heavily

@@ -103,6 +103,22 @@ import Testing
         #expect(try s.lastGoodInScope() == 100)
     }
 
+    /// Two hosts sharing a SQLite file over NFS would corrupt it: such a directory is refused, with the way out.
+    @Test func aStateDirectoryOnANetworkFilesystemIsRefused() {
+        let mounts = """
+            /dev/vda / ext4 rw,relatime 0 0
+            filer:/export/state /var/lib/mixer-sync nfs4 rw,vers=4.2 0 0
+            //nas/share /mnt/share cifs rw 0 0
+            tmpfs /var/lib/mixer-sync/local tmpfs rw 0 0
+            """
+        #expect(StateStore.networkFilesystem(path: "/var/lib/mixer-sync", mounts: mounts) == "NFS")
+        #expect(StateStore.networkFilesystem(path: "/var/lib/mixer-sync/a/b", mounts: mounts) == "NFS")
+        #expect(StateStore.networkFilesystem(path: "/mnt/share/state", mounts: mounts) == "SMB/CIFS")
+        #expect(StateStore.networkFilesystem(path: "/var/lib/mixer-sync/local", mounts: mounts) == nil, "a local mount inside")
+        #expect(StateStore.networkFilesystem(path: "/var/lib/mixer-syncx", mounts: mounts) == nil, "a sibling, not inside")
+        #expect(StateStore.networkFilesystem(path: "/tmp", mounts: mounts) == nil)
+    }
+
     @Test func oneMixerSyncPerStateDirectory() throws {
         let (_, dir) = try store()
         do {
