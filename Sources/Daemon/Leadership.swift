@@ -90,7 +90,8 @@ public final class Leadership: @unchecked Sendable {
         }
         notify.ready("standby: looking for the lease")
         let watcher = Task { await self.watchDeadline() }
-        while !Task.isShuttingDownGracefully {
+        // Until SIGTERM, or the group's cancellation (another service failed): a lease must never outlive the work.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = ContinuousClock.now
             do {
                 let seen = try await leaseStore.perform { [holder, host, leaseSeconds] in

@@ -118,8 +118,13 @@ public struct Reconciler: Sendable {
         // the invites and updates of the previous one. Released when the run ends, before the next can start.
         await drainer?.holdNonUrgent(true)
         let outcome: Outcome
+        var lease: CommandLease?
         do {
             state = try open(&ctx)
+            if mode == .apply && !lockHeldByCaller && config.state.backend == .postgresql {
+                // A shared state: `apply` leads for its run, or does not run beside the daemon that does.
+                do { lease = try CommandLease(config: config, store: state!.store) } catch { throw RunStop(error: "\(error)") }
+            }
             let sides = try await readBoth(&ctx)
             try await recover(sides, state: state!, &ctx)
             let planned = try await plan(sides, store: state!.store, &ctx)
@@ -128,6 +133,7 @@ public struct Reconciler: Sendable {
             let stop = error as? RunStop ?? RunStop(error: "\(error)")
             outcome = await finish(stop.report(ctx, finishedAt: clock()), store: state?.store, exit: stop.exit)
         }
+        await lease?.release()
         await drainer?.holdNonUrgent(false)
         return outcome
     }

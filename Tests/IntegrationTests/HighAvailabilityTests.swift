@@ -55,15 +55,35 @@ import TestSupport
                 """)
             #expect(t != text, "the [state] section was replaced")
             if host == "b" {
+                // Another free port than a's (a does not listen yet: the kernel could hand the same one back).
+                var port = DaemonProcessTests.freePort()
+                while text.contains("127.0.0.1:\(port)\"") { port = DaemonProcessTests.freePort() }
                 t = t.replacingOccurrences(of: #"metrics_listen = "127.0.0.1:\d+""#,
-                                           with: "metrics_listen = \"127.0.0.1:\(DaemonProcessTests.freePort())\"",
-                                           options: .regularExpression)
+                                           with: "metrics_listen = \"127.0.0.1:\(port)\"", options: .regularExpression)
             }
             let path = w.folder + "/mixer-sync-\(host).toml"
             try t.write(toFile: path, atomically: true, encoding: .utf8)
             paths.append(path)
         }
         return (w, paths[0], paths[1])
+    }
+
+    /// Runs a command to its end with posix_spawn and waitpid. (Foundation's Process learns of the exit through a
+    /// pipe its child inherits; a server that pg_ctl starts keeps that pipe open, and the wait would never end.)
+    static func spawnAndWait(_ argv: [String]) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
     }
 
     func deactivations(_ w: World) throws -> [String] {
@@ -95,6 +115,32 @@ import TestSupport
         #expect(invited == 6, "no invite twice: \(invited)")
         let status = try CommandLineTests.run(["status", "--config", configB], environment: [:])
         #expect(status.stdout.contains("leader:"), "\(status.stdout)")
+        // `apply` from the command line never writes beside a leading daemon; once the daemons stop, it leads.
+        let refused = try CommandLineTests.run(["apply", "--config", configA], environment: [:])
+        #expect(refused.status == 1 && (refused.stdout + refused.stderr).contains("leads (lease epoch"), "\(refused.stdout)\(refused.stderr)")
+        #expect(await b.terminate() == 0)
+        let applied = try CommandLineTests.run(["apply", "--config", configA], environment: [:])
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(try deactivations(w).count == 1 && invites(w) == 6)
+    }
+
+    @Test func aRestartOfPostgreSQLUnderBothStopsNoWorkForGood() async throws {
+        let (w, configA, configB) = try pair("hr")
+        let a = try DaemonProcess(config: configA, folder: w.folder, logName: "daemon-a.log")
+        #expect(await a.waitForLog("leadership: leader", seconds: 30), "\(a.text)")
+        let b = try DaemonProcess(config: configB, folder: w.folder, logName: "daemon-b.log")
+        #expect(await b.waitForLog("leadership: standby", seconds: 30), "\(b.text)")
+        #expect(await DaemonProcess.until(seconds: 60) { try w.users().count == 8 }, "\(a.text)")
+        #expect(await a.waitForLog("change feed connected", seconds: 30), "\(a.text)")
+
+        let ctl = try TestDirectory.env("MIXER_SYNC_TEST_POSTGRES_CTL")
+        #expect(Self.spawnAndWait([ctl, "restart", "-m", "fast"]) == 0, "PostgreSQL restarted")
+        try w.disable("hr4")
+        // Whoever leads after the restart offboards the leaver, once.
+        #expect(await DaemonProcess.until(seconds: 60) { try w.isInactive("hr4@e2e.example.com") }, "\(a.text)\n\(b.text)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try deactivations(w).count == 1 && invites(w) == 6)
+        #expect(await a.terminate() == 0)
         #expect(await b.terminate() == 0)
     }
 
