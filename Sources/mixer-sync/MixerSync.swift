@@ -15,7 +15,7 @@ struct MixerSync: AsyncParsableCommand {
         discussion: "--config FILE (or $MIXER_SYNC_CONFIG; default /etc/mixer-sync/mixer-sync.toml) may stand before the command or after it.",
         version: VersionText.full,
         subcommands: [PlanCommand.self, ApplyCommand.self, RunCommand.self, ApproveCommand.self, ExplainCommand.self, StatusCommand.self,
-                      TestQuery.self, CheckConfig.self, CheckMixerAI.self]
+                      TestQuery.self, CheckConfig.self, CheckMixerAI.self, StateCommand.self]
     )
 
     /// libcurl's global initialisation comes before anything else runs.
