@@ -84,7 +84,18 @@ extension MixerSyncConfig {
         case .sqlite: return try StateStore.open(directory: state.directory)
         case .postgresql:
             guard let target = state.postgres else { throw StateError("\(file): [state] backend = \"postgresql\" needs url") }
-            return try StateStore.open(postgres: try target.settings())
+            return try StateStore.open(postgres: try postgresSettings(target))
         }
+    }
+
+    /// The PostgreSQL settings with the lease's limits (docs/high-availability.md): a session idle inside a
+    /// transaction for a quarter of the lease is ended by the server (a paused process never holds a lock the
+    /// takeover needs), and a statement waits at most 30 % of the lease for a lock.
+    public func postgresSettings(_ target: PostgresTarget) throws -> PostgresSettings {
+        var settings = try target.settings()
+        let lease = Double(state.lease.components.seconds) + Double(state.lease.components.attoseconds) / 1e18
+        settings.idleInTransactionTimeout = max(0.5, lease * 0.25)
+        settings.lockTimeout = lease * 0.3
+        return settings
     }
 }

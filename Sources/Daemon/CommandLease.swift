@@ -17,7 +17,7 @@ final class CommandLease: @unchecked Sendable {
         let seconds = Double(config.state.lease.components.seconds)
         let host = ProcessInfo.processInfo.hostName
         holder = "apply@" + StateStore.leaseHolder()
-        leaseStore = try StateStore(postgres: try target.settings())
+        leaseStore = try StateStore(postgres: try config.postgresSettings(target))
         workStore = store
         let lease = try leaseStore.acquireLease(holder: holder, host: host, duration: seconds)
         guard lease.holder == holder else {

@@ -83,7 +83,7 @@ public final class Leadership: @unchecked Sendable {
         let leaseStore: StateStore
         do {
             workStore = try config.openState()
-            leaseStore = try StateStore(postgres: try config.state.postgres!.settings())
+            leaseStore = try StateStore(postgres: try config.postgresSettings(config.state.postgres!))
         } catch {
             logger.error("leadership: the PostgreSQL state cannot be opened", metadata: ["state.error": "\(error)"])
             return

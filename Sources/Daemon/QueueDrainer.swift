@@ -244,7 +244,12 @@ public actor QueueDrainer {
             await banItem(item, ban)
         }
         let started = clock()
-        let result = await applier.attempt(item.change)
+        let result: Applier.Result
+        switch await settleEarlierAttempt(item, client: client) {
+        case .unknown: return  // the state cannot be read: nothing is sent; the item waits where it is
+        case .landed: result = Applier.Result(change: item.change, status: .applied, reason: "an earlier attempt had landed (read back)")
+        case .none: result = await applier.attempt(item.change)
+        }
         if watched.contains(item.key) { outcomes[item.key] = result }
         let now = clock()
         do {
@@ -292,6 +297,54 @@ public actor QueueDrainer {
             Gauge(label: "mixer_sync_pending_offboard").record(depth.offboardings)
         }
         if let left = await client.budget.remaining { Gauge(label: "mixer_sync_write_budget_remaining").record(left) }
+    }
+
+    enum EarlierAttempt { case none, landed, unknown }
+
+    /// An earlier attempt of this item whose outcome was never recorded — the call went out but the state could not
+    /// be written after it (PostgreSQL restarting, a disk error), or the process died — is settled by reading MixerAI
+    /// back before anything is sent again: an invite that landed is linked, not sent twice (docs/high-availability.md).
+    func settleEarlierAttempt(_ item: QueueItem, client: any MixerAIAdmin) async -> EarlierAttempt {
+        let open: [Intent]
+        let done: [Intent]
+        let since = item.enqueuedAt
+        do {
+            (open, done) = try await store.perform { (try $0.unfinishedIntents(), try $0.confirmedIntents(since: since)) }
+        } catch {
+            logger.error("the journal cannot be read; nothing is sent", metadata: ["state.error": "\(error)"])
+            try? await Task.sleep(for: .seconds(1))
+            return .unknown
+        }
+        let earlier = open.filter {
+            $0.change.kind == item.change.kind && QueueItem.key($0.change) == item.key
+                && !["ban", "lift-ban", "app-metadata"].contains($0.step)
+        }
+        // Made and confirmed after it was queued, but the item's removal was lost: nothing to send.
+        if done.contains(where: { $0.change == item.change && !["ban", "lift-ban", "app-metadata"].contains($0.step) }) {
+            logger.notice("already made (journal); not sent again", metadata: ["queue.key": "\(item.key)"])
+            return .landed
+        }
+        guard !earlier.isEmpty else { return .none }
+        do {
+            let accounts = try await client.accounts(progress: nil)
+            let now = clock()
+            let notes = try await store.perform { try Recovery.resolve(earlier, accounts: accounts, store: $0, now: now) }
+            for note in notes { logger.notice("\(note)") }
+            let c = item.change
+            let landed: Bool
+            if c.kind == .invite {
+                let email = c.email.flatMap(EmailAddress.normalize)
+                landed = accounts.contains { $0.email.flatMap(EmailAddress.normalize) == email && email != nil }
+            } else {
+                let id = earlier.last?.userId ?? c.mixerUserId
+                landed = accounts.first { $0.id == id }.map { Recovery.shows($0, c) } ?? (c.kind == .delete)
+            }
+            return landed ? .landed : .none
+        } catch {
+            logger.error("an earlier attempt cannot be settled; nothing is sent", metadata: ["queue.key": "\(item.key)", "error": "\(error)"])
+            try? await Task.sleep(for: .seconds(1))
+            return .unknown
+        }
     }
 
     /// The view follows a confirmed change, so the feed does not plan it again; an invite adds its account.

@@ -72,6 +72,11 @@ extension StateStore {
         try intents(where: "status IN ('planned', 'sent', 'ambiguous')")
     }
 
+    /// Intents confirmed since `since` (the drainer asks whether a queued change was already made).
+    public func confirmedIntents(since: Date) throws -> [Intent] {
+        try intents(where: "status = 'confirmed' AND created_at >= ?", [since])
+    }
+
     public func intents(runId: String) throws -> [Intent] {
         try intents(where: "run_id = ?", [runId])
     }

@@ -34,7 +34,7 @@ struct StateCommand: ParsableCommand {
                 let lock = try StateLock(directory: config.state.directory)
                 defer { withExtendedLifetime(lock) {} }
                 let sqlite = try StateStore(directory: config.state.directory)
-                let postgres = try StateStore(postgres: try target.settings())
+                let postgres = try StateStore(postgres: try config.postgresSettings(target))
                 let (from, into) = to == .postgresql ? (sqlite, postgres) : (postgres, sqlite)
                 print("copying \(from.path) → \(into.path)")
                 let figures = try StateCopy.copy(from: from, to: into)

@@ -24,6 +24,33 @@ import Testing
         await loop.value
     }
 
+    /// The call went out but the state could not be written after it (PostgreSQL restarting): the queued item is
+    /// settled by reading MixerAI back, never sent a second time.
+    @Test func anEarlierAttemptThatLandedIsReadBackNotSentAgain() async throws {
+        let h = try Harness(accounts: ["gus", "hal", "ivy"].map { Harness.account($0, role: .editor) })
+        defer { h.cleanUp() }
+        h.directory.people = ["gus", "hal", "ivy"].map { FakeDirectory.person($0, groups: [Harness.editors]) }
+        try await withDrainer(h) { drainer in
+            await h.mixerai.exhaustBudget(resetIn: 3600)  // the drainer holds the item
+            h.directory.people[1] = FakeDirectory.person("hal", groups: [Harness.editors], leaver: true)
+            _ = try #require(await h.reconciler().restrict(seenAt: Date(), drainer: drainer))
+            let item = try #require(try h.store.queued().first)
+            // An attempt whose call landed in MixerAI, journaled as sent, never confirmed.
+            let intent = try h.store.journalBegin(runId: item.runId, planHash: item.planHash, change: item.change,
+                                                  step: "deactivate", at: Date())
+            try h.store.journalMark(intent, status: .sent, at: Date())
+            var gone = Harness.account("hal", role: .viewer, active: false)
+            gone.brands = [:]
+            await h.mixerai.land(gone)
+            await h.mixerai.resetBudget()
+            await drainer.kick()
+            for _ in 0..<300 where try !h.store.queued().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try h.store.queued().isEmpty, "settled and dequeued")
+            #expect(await h.mixerai.writes(matching: "deactivate").isEmpty, "not sent again")
+            #expect(try h.store.unfinishedIntents().isEmpty)
+        }
+    }
+
     @Test func leaverIsOffboardedByTheFastPath() async throws {
         let h = try Harness(accounts: ["gus", "hal", "ivy"].map { Harness.account($0, role: .editor) })
         defer { h.cleanUp() }

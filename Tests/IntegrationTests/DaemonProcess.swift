@@ -38,7 +38,12 @@ final class DaemonProcess: @unchecked Sendable {
     /// SIGTERM, then waits for the exit: the exit status, or nil if it did not stop within `seconds`.
     func terminate(seconds: Double = 10) async -> Int32? {
         kill(pid, SIGTERM)
-        guard await Self.until(seconds: seconds, { !self.process.isRunning }) else { return nil }
+        guard await Self.until(seconds: seconds, { !self.process.isRunning }) else {
+            if ProcessInfo.processInfo.environment["MIXER_SYNC_DEBUG_HANG"] != nil {
+                _ = try? CommandLineTests.runShell("gdb -p \(pid) -batch -ex 'thread apply all bt 40' > \(log).gdb 2>&1")
+            }
+            return nil
+        }
         // Every report the daemon wrote (full runs, change-feed passes) keeps the report contract.
         var none: Set<String> = []
         let reports = (log as NSString).deletingLastPathComponent + "/reports"

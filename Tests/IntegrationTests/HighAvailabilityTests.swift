@@ -139,7 +139,8 @@ import TestSupport
         // Whoever leads after the restart offboards the leaver, once.
         #expect(await DaemonProcess.until(seconds: 60) { try w.isInactive("hr4@e2e.example.com") }, "\(a.text)\n\(b.text)")
         try await Task.sleep(for: .seconds(2))
-        #expect(try deactivations(w).count == 1 && invites(w) == 6)
+        let (deactivated, invited) = (try deactivations(w).count, try invites(w))
+        #expect(deactivated == 1 && invited == 6, "deactivations \(deactivated), invites \(invited)")
         #expect(await a.terminate() == 0)
         #expect(await b.terminate() == 0)
     }

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import NIOPosix
+import PostgresNIO
 import Reconcile
 import State
 import Testing
@@ -66,5 +69,35 @@ import Testing
         let s = try Backend.sqlite.fresh().store
         #expect(throws: StateError.self) { try s.acquireLease(holder: "A", host: "h", duration: 1) }
         #expect(try s.currentLease() == nil)
+    }
+
+    /// A leader paused inside a transaction (SIGSTOP, a VM freeze) holds the lease row's share lock: PostgreSQL
+    /// ends its idle session, and the standby takes the lease over instead of waiting behind it.
+    @Test func aLeaderPausedInsideATransactionDoesNotBlockTheTakeover() throws {
+        var settings = try Backend.freshDatabase()
+        settings.idleInTransactionTimeout = 0.5
+        settings.lockTimeout = 0.3
+        let a = try StateStore(postgres: settings)
+        let lease = try a.acquireLease(holder: "A", host: "host-a", duration: 0.5)
+        // What a paused leader leaves behind: a transaction that locked the lease row, then nothing.
+        let logger = Logger(label: "lease-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+        let paused = try PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.next(),
+            configuration: .init(host: settings.host, port: settings.port, username: settings.user,
+                                 password: settings.password, database: settings.database, tls: .disable),
+            id: 2, logger: logger).wait()
+        defer { _ = try? paused.close().wait() }
+        _ = try paused.query("SET idle_in_transaction_session_timeout = 500", logger: logger).wait()
+        _ = try paused.query("BEGIN", logger: logger).wait()
+        _ = try paused.query("SELECT epoch FROM lease WHERE name = 'leader' FOR SHARE", logger: logger).wait()
+        let b = try StateStore(postgres: settings)
+        let start = Date()
+        var taken: Lease?
+        while Date().timeIntervalSince(start) < 5 {
+            if let seen = try? b.acquireLease(holder: "B", host: "host-b", duration: 10), seen.holder == "B" { taken = seen; break }
+            usleep(100_000)
+        }
+        #expect(taken?.epoch == lease.epoch + 1, "taken over in \(Date().timeIntervalSince(start)) s")
+        #expect(Date().timeIntervalSince(start) < 3)
     }
 }

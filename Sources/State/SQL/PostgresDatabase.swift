@@ -19,6 +19,11 @@ public struct PostgresSettings: Sendable, Equatable {
     public var caFile: String?
     /// Connect and per-statement limit: a state that does not answer in time is an error, not a hang.
     public var timeout: TimeInterval
+    /// With a lease (`[ha]`): a session left idle inside a transaction this long is ended by PostgreSQL, so a
+    /// process paused mid-transaction (SIGSTOP, a VM freeze) cannot hold the lease row's lock and block the
+    /// takeover; and no statement waits longer than `lockTimeout` for a lock.
+    public var idleInTransactionTimeout: TimeInterval?
+    public var lockTimeout: TimeInterval?
 
     public init(host: String, port: Int = 5432, user: String, database: String, password: String?, tls: Bool,
                 caFile: String? = nil, timeout: TimeInterval = 10) {
@@ -136,7 +141,13 @@ final class PostgresDatabase: StateDatabase, @unchecked Sendable {
                 try tx.execute("COMMIT")
                 return result
             } catch {
-                if let connection, !connection.isClosed { try? tx.execute("ROLLBACK") }
+                if error is NoAnswer {
+                    // The connection is in an unknown state: it goes (PostgreSQL rolls back what it held).
+                    if let dropped = connection { dropped.close().whenComplete { _ in withExtendedLifetime(dropped) {} } }
+                    connection = nil
+                } else if let connection, !connection.isClosed {
+                    try? tx.execute("ROLLBACK")
+                }
                 if connection?.isClosed == true { connection = nil }
                 throw error
             }
@@ -151,15 +162,26 @@ final class PostgresDatabase: StateDatabase, @unchecked Sendable {
             database: settings.database, tls: try tls())
         configuration.options.connectTimeout = .milliseconds(Int64(settings.timeout * 1000))
         nextId += 1
+        var opened: PostgresConnection?
         do {
-            let c = try PostgresConnection.connect(on: Self.group.next(), configuration: configuration, id: nextId,
-                                                   logger: logger).wait()
-            connection = c
+            let c = try Self.bounded(PostgresConnection.connect(on: Self.group.next(), configuration: configuration, id: nextId,
+                                                                logger: logger), seconds: settings.timeout + 2)
+            opened = c
             // Bound every statement: a PostgreSQL that stops answering mid-transaction is an error, not a hang.
-            _ = try c.query(PostgresQuery(unsafeSQL: "SET statement_timeout = \(Int(settings.timeout * 1000))"),
-                            logger: logger).wait()
+            _ = try Self.bounded(c.query(PostgresQuery(unsafeSQL: "SET statement_timeout = \(Int(settings.timeout * 1000))"),
+                                         logger: logger), seconds: settings.timeout + 2)
+            if let idle = settings.idleInTransactionTimeout {
+                _ = try Self.bounded(c.query(PostgresQuery(unsafeSQL: "SET idle_in_transaction_session_timeout = \(Int(idle * 1000))"),
+                                             logger: logger), seconds: settings.timeout + 2)
+            }
+            if let wait = settings.lockTimeout {
+                _ = try Self.bounded(c.query(PostgresQuery(unsafeSQL: "SET lock_timeout = \(Int(wait * 1000))"), logger: logger),
+                                     seconds: settings.timeout + 2)
+            }
+            connection = c
             return c
         } catch {
+            if let c = opened { c.close().whenComplete { _ in withExtendedLifetime(c) {} } }
             throw StateError("cannot reach the PostgreSQL state at \(location): \(Self.describe(error))")
         }
     }
@@ -187,6 +209,32 @@ final class PostgresDatabase: StateDatabase, @unchecked Sendable {
                 try tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", [version, Date()])
             }
         }
+    }
+
+    /// No answer from PostgreSQL in time, even to a statement the server should have cancelled itself.
+    struct NoAnswer: Error, CustomStringConvertible {
+        var seconds: TimeInterval
+        var description: String { "the PostgreSQL state gave no answer within \(Int(seconds)) s" }
+    }
+
+    /// Waits for `future` on this (non-event-loop) thread, at most `seconds`: a connection that broke in a way
+    /// the driver did not notice (seen while PostgreSQL restarted) must not hang the state's thread forever.
+    static func bounded<T>(_ future: EventLoopFuture<T>, seconds: TimeInterval) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        future.whenComplete { result in
+            box.set(result)
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + seconds) == .success, let result = box.get() else { throw NoAnswer(seconds: seconds) }
+        return try result.get()
+    }
+
+    final class ResultBox<T>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Result<T, any Error>?
+        func set(_ v: Result<T, any Error>) { lock.withLock { value = v } }
+        func get() -> Result<T, any Error>? { lock.withLock { value } }
     }
 
     static func describe(_ error: any Error) -> String {
@@ -231,7 +279,9 @@ final class PostgresDatabase: StateDatabase, @unchecked Sendable {
             }
             let query = PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds)
             do {
-                return try connection.query(query, logger: logger).wait()
+                return try PostgresDatabase.bounded(connection.query(query, logger: logger), seconds: timeout + 2)
+            } catch let noAnswer as NoAnswer {
+                throw noAnswer
             } catch {
                 throw StateError("the PostgreSQL state at \(location): \(PostgresDatabase.describe(error))")
             }
