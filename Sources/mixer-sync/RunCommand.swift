@@ -17,6 +17,11 @@ struct RunCommand: AsyncParsableCommand {
         let level = ProcessInfo.processInfo.environment["MIXER_SYNC_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         do {
             try await DaemonRuntime.run(config: config, configPath: global.configPath, logLevel: level)
+            // Everything durable is committed and every service has ended. Leave now, without the process's exit
+            // handlers: a worker thread still winding down (a cancelled timer, the runtime's caches) racing the
+            // C libraries' global destructors crashed the exit now and then (SIGSEGV after a clean stop).
+            fflush(nil)  // every C stream
+            _exit(0)
         } catch let error as RunError {
             Terminal.error("\(error)")
             throw ExitCode(1)
