@@ -61,8 +61,9 @@ import Glibc
         let elapsed = ContinuousClock.now - started
         #expect(failure.stage == .failed)
         // Bounded, not timed: a hang would last minutes (TCP) or forever. The margin over the 1 s timeout absorbs
-        // the CPU the end-to-end tests take from a 2-core machine while this runs.
-        #expect(elapsed < .seconds(10), "took \(elapsed)")
+        // the CPU the end-to-end tests (two-daemon HA runs and PostgreSQL among them) take from a 2-core machine
+        // while this runs: 11 s was seen once under that load.
+        #expect(elapsed < .seconds(30), "took \(elapsed)")
         #expect(failure.message.contains("timeout") || failure.message.contains("Timed out") || failure.message.contains("(-5)"),
                 "\(failure.message)")
     }
