@@ -15,9 +15,14 @@ import TestSupport
                           policy: "max_deactivations_percent = 100")
         _ = try w.sandbox.hook("POST", "faults", ["method": "POST", "path_prefix": "/api/users/invite", "kind": "delay",
                                                    "delay_ms": 1000, "times": 100])
+        // The fourth invite lands and its answer then takes a minute: the run cannot finish before the kill,
+        // however slow this machine is.
+        _ = try w.sandbox.hook("POST", "faults", ["method": "POST", "path_prefix": "/api/users/invite", "kind": "delay",
+                                                   "delay_ms": 60_000, "nth": 4])
         let process = try w.spawn("apply")
         // Wait until some invites landed, then kill it without warning.
-        for _ in 0..<100 where (try w.users().count) < 5 { try await Task.sleep(for: .milliseconds(100)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try w.users().count < 5, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         let landed = try w.users().count
