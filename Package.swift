@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // MixerAI's web API: sign-in, CSRF, paging, the write budget, the calls; the only module that knows its wire format.
         .target(name: "MixerAI", dependencies: ["CurlHTTP", "Secrets"]),
+        // SCIM 2.0's pure parts (RFC 7643/7644): filters, PATCH, the error envelope. No I/O.
+        .target(name: "SCIM"),
         // The pure core: no I/O, no C, no clock.
         .target(name: "Reconcile"),
         // Directory entries -> people (mapping, groups, nesting, leaver evidence).
@@ -88,6 +90,10 @@ let package = Package(
         // The diff engine alone at 10k / 100k / 1M (Benchmarks/diff.sh).
         .executableTarget(name: "diff-bench", dependencies: ["Reconcile"], path: "Benchmarks/DiffBench"),
 
+        // The journal's intent → confirm cycle on both state backends (Benchmarks/failover.sh).
+        .executableTarget(name: "state-bench", dependencies: ["State", "Reconcile"], path: "Benchmarks/StateBench"),
+
+        .testTarget(name: "SCIMTests", dependencies: ["SCIM"]),
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "StateTests", dependencies: ["State", "Reconcile", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                       .product(name: "NIOPosix", package: "swift-nio"),

@@ -86,3 +86,23 @@ service_email = "mixer-sync@example.com"
 service_password_file = "mixerai-password"
 TOML
 }
+
+# bench_secrets WORK: the secret files the generated configs name (the bind password, MixerAI's service password,
+# slapd's admin password for ldapmodify, GoTrue's service-role key), mode 0600.
+bench_secrets() {
+  printf 'mixer-sync-test-password' > "$1/bind-password"
+  printf 'sandbox-password\n' > "$1/mixerai-password"
+  printf 'admin-test-password' > "$1/admin-password"
+  printf 'sandbox-service-role-key\n' > "$1/service-role-key"
+  chmod 600 "$1/bind-password" "$1/mixerai-password" "$1/admin-password" "$1/service-role-key"
+}
+
+# bench_supabase_config SPORT: the [supabase] part of a config for the sandbox's GoTrue on 127.0.0.1:SPORT.
+bench_supabase_config() {
+  cat <<TOML
+
+[supabase]
+url = "http://127.0.0.1:$1"
+service_role_key_file = "service-role-key"
+TOML
+}

@@ -46,11 +46,7 @@ python3 Benchmarks/seed.py "$USERS" --missing-every 10 > "$WORK/seed.json"  # ev
 bench_sandbox "$BIN" "$WORK" --api-limit 10000000 --sensitive-limit 10 --sensitive-window 1
 MPORT=$(free_port)
 
-printf 'mixer-sync-test-password' > "$WORK/bind-password"
-printf 'sandbox-password\n' > "$WORK/mixerai-password"
-printf 'admin-test-password' > "$WORK/admin-password"
-printf 'sandbox-service-role-key\n' > "$WORK/service-role-key"
-chmod 600 "$WORK"/*-password "$WORK/service-role-key"
+bench_secrets "$WORK"
 # The 121 people the bursts delete hold their role through a posixGroup (memberUid) rather than all-staff: slapd's
 # refint overlay removes a deleted DN from groupOfNames in the background and would race the restore between bursts.
 python3 - "$USERS" "$PORT" "$WORK" <<'PY'
@@ -82,11 +78,7 @@ role = "Editor"
 brand = "Brand A"
 
 TOML
-bench_mixerai_config "$SPORT"; cat <<TOML
-
-[supabase]
-url = "http://127.0.0.1:$SPORT"
-service_role_key_file = "service-role-key"
+bench_mixerai_config "$SPORT"; bench_supabase_config "$SPORT"; cat <<TOML
 
 [policy]
 # POLICY (the defaults while the bursts run)

@@ -29,6 +29,7 @@ final class CurlEasy {
             if let key = options.clientKeyFile { try CurlCalls.setString(h, CURLOPT_SSLKEY, key) }
             try CurlCalls.setLong(h, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeout.milliseconds)
             try CurlCalls.setLong(h, CURLOPT_TIMEOUT_MS, options.totalTimeout.milliseconds)
+            try CurlCalls.setString(h, CURLOPT_USERAGENT, options.userAgent)
             // Turn the cookie engine on, loading a persisted jar when there is one.
             try CurlCalls.setString(h, CURLOPT_COOKIEFILE, options.cookieJar.flatMap {
                 FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? "")

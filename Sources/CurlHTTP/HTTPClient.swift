@@ -24,7 +24,12 @@ public final class HTTPClient: Sendable {
 
     /// Sends a request; a 4xx/5xx is a response, a transport failure throws `CurlError`.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await onQueue { try self.easy.perform(request) }
+        try await onQueue {
+            if let refusal = SendGate.refusal(method: request.method, url: request.url) {
+                throw CurlError(code: SendGate.refusedCode, message: "not sent: \(refusal)", method: request.method, url: request.url)
+            }
+            return try self.easy.perform(request)
+        }
     }
 
     /// Adds a cookie to the jar: a Netscape line (`host\tFALSE\t/\tFALSE\t0\tname\tvalue`) or a Set-Cookie line.

@@ -1,4 +1,5 @@
 import Config
+import CurlHTTP
 import Foundation
 import Logging
 import Metrics
@@ -89,6 +90,9 @@ public final class Leadership: @unchecked Sendable {
             return
         }
         notify.ready("standby: looking for the lease")
+        // Nothing that changes MixerAI or GoTrue leaves this process unless its lease is proven at that instant.
+        SendGate.install { [weak self] _, _ in self?.sendRefusal() }
+        defer { SendGate.install(nil) }
         let watcher = Task { await self.watchDeadline() }
         // Until SIGTERM, or the group's cancellation (another service failed): a lease must never outlive the work.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -116,6 +120,15 @@ public final class Leadership: @unchecked Sendable {
         leaseStore.disconnect()
     }
 
+    /// Why a write may not be sent now: not the leader, or the lease not proven any more (its local deadline).
+    func sendRefusal() -> String? {
+        lock.withLock {
+            guard case .leader(let epoch) = role else { return "this process is a standby" }
+            guard let validUntil, ContinuousClock.now < validUntil else { return "the lease (epoch \(epoch)) is no longer proven" }
+            return nil
+        }
+    }
+
     private func lead(_ lease: Lease, store: StateStore, validUntil deadline: ContinuousClock.Instant) {
         let started: Term? = lock.withLock {
             validUntil = deadline
@@ -130,7 +143,10 @@ public final class Leadership: @unchecked Sendable {
         Gauge(label: "mixer_sync_lease_epoch").record(Int(lease.epoch))
         Gauge(label: "mixer_sync_lease_age_seconds").record(0)
         if let started {
-            logger.notice("leadership: leader", metadata: ["lease.epoch": "\(lease.epoch)", "lease.holder": "\(holder)"])
+            // When PostgreSQL granted it, on this host's clock to the millisecond (a pair's log lines line up).
+            let taken = String(format: "%.3f", Date().timeIntervalSince1970 - max(0, lease.age))
+            logger.notice("leadership: leader", metadata: ["lease.epoch": "\(lease.epoch)", "lease.holder": "\(holder)",
+                                                           "lease.taken_at_unix": "\(taken)"])
             notify.status("leader (epoch \(lease.epoch))")
             terms.yield(started)
         }

@@ -270,6 +270,8 @@ public actor SandboxStore {
             "csrf_matches": .bool(csrfHeader != nil && csrfHeader == cookies["csrf-token"]),
             "status": .number(Double(response.status)),
         ]
+        // Which client sent it (mixer-sync says its host and PID): a pair's writes are told apart by it.
+        if let agent = request.header("user-agent") { entry["user_agent"] = .string(agent) }
         if !request.body.isEmpty {
             // Passwords never reach the log, even the sandbox's.
             if case .object(var body)? = request.json {

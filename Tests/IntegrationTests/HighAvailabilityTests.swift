@@ -92,14 +92,47 @@ import TestSupport
 
     func invites(_ w: World) throws -> Int { try w.requests("POST", "/api/users/invite").count }
 
-    @Test func aKilledLeaderIsReplacedWithinTwoLeasesAndThePendingOffboardingGoesOnce() async throws {
-        let (w, configA, configB) = try pair("hk")
+    /// Writes (anything but GET to MixerAI's users and GoTrue's admin) that reached the sandbox from a process which
+    /// was not the leader at that moment: the sender is told by its User-Agent's PID, the leader by the daemons' own
+    /// "leadership: leader" lines (when PostgreSQL granted each epoch, same clock as the sandbox's).
+    static func nonLeaderWrites(_ w: World, _ daemons: [DaemonProcess]) throws -> [String] {
+        var takes: [(at: Double, pid: String)] = []
+        for d in daemons {
+            for line in d.text.split(separator: "\n") where line.contains("leadership: leader") {
+                let holder = line.firstMatch(of: /lease\.holder=[^ :]+:(\d+):/)?.1
+                let at = line.firstMatch(of: /lease\.taken_at_unix=([0-9.]+)/)?.1
+                if let holder, let at, let t = Double(at) { takes.append((t, String(holder))) }
+            }
+        }
+        takes.sort { $0.at < $1.at }
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var bad: [String] = []
+        for r in try w.sandbox.hook("GET", "requests")["requests"]?.array ?? [] {
+            let path = r["path"]?.string ?? ""
+            guard r["method"]?.string != "GET", path.hasPrefix("/api/users") || path.hasPrefix("/auth/v1/admin"),
+                  let agent = r["user_agent"]?.string, let pid = agent.firstMatch(of: /pid (\d+)/)?.1,
+                  let at = r["time"]?.string.flatMap({ parser.date(from: $0) })?.timeIntervalSince1970 else { continue }
+            let leader = takes.last { $0.at <= at }?.pid
+            if leader != String(pid) { bad.append("\(r["method"]?.string ?? "") \(path) by pid \(pid) (leader: \(leader ?? "none"))") }
+        }
+        return bad
+    }
+
+    /// Host a leads (its first full run done, its change feed connected), then host b stands by.
+    func start(_ w: World, _ configA: String, _ configB: String) async throws -> (DaemonProcess, DaemonProcess) {
         let a = try DaemonProcess(config: configA, folder: w.folder, logName: "daemon-a.log")
         #expect(await a.waitForLog("leadership: leader", seconds: 30), "\(a.text)")
         let b = try DaemonProcess(config: configB, folder: w.folder, logName: "daemon-b.log")
         #expect(await b.waitForLog("leadership: standby", seconds: 30), "\(b.text)")
         #expect(await DaemonProcess.until(seconds: 60) { try w.users().count == 8 }, "the leader's first full run: \(a.text)")
         #expect(await a.waitForLog("change feed connected", seconds: 30), "\(a.text)")
+        return (a, b)
+    }
+
+    @Test func aKilledLeaderIsReplacedWithinTwoLeasesAndThePendingOffboardingGoesOnce() async throws {
+        let (w, configA, configB) = try pair("hk")
+        let (a, b) = try await start(w, configA, configB)
         #expect(!b.text.contains("full reconcile"), "the standby runs nothing")
 
         await a.kill9()
@@ -113,6 +146,8 @@ import TestSupport
         #expect(try deactivations(w).count == 1, "the pending offboarding went once")
         let invited = try invites(w)
         #expect(invited == 6, "no invite twice: \(invited)")
+        let strays = try Self.nonLeaderWrites(w, [a, b])
+        #expect(strays.isEmpty, "\(strays)")
         let status = try CommandLineTests.run(["status", "--config", configB], environment: [:])
         #expect(status.stdout.contains("leader:"), "\(status.stdout)")
         // `apply` from the command line never writes beside a leading daemon; once the daemons stop, it leads.
@@ -126,12 +161,7 @@ import TestSupport
 
     @Test func aRestartOfPostgreSQLUnderBothStopsNoWorkForGood() async throws {
         let (w, configA, configB) = try pair("hr")
-        let a = try DaemonProcess(config: configA, folder: w.folder, logName: "daemon-a.log")
-        #expect(await a.waitForLog("leadership: leader", seconds: 30), "\(a.text)")
-        let b = try DaemonProcess(config: configB, folder: w.folder, logName: "daemon-b.log")
-        #expect(await b.waitForLog("leadership: standby", seconds: 30), "\(b.text)")
-        #expect(await DaemonProcess.until(seconds: 60) { try w.users().count == 8 }, "\(a.text)")
-        #expect(await a.waitForLog("change feed connected", seconds: 30), "\(a.text)")
+        let (a, b) = try await start(w, configA, configB)
 
         let ctl = try TestDirectory.env("MIXER_SYNC_TEST_POSTGRES_CTL")
         #expect(Self.spawnAndWait([ctl, "restart", "-m", "fast"]) == 0, "PostgreSQL restarted")
@@ -141,6 +171,8 @@ import TestSupport
         try await Task.sleep(for: .seconds(2))
         let (deactivated, invited) = (try deactivations(w).count, try invites(w))
         #expect(deactivated == 1 && invited == 6, "deactivations \(deactivated), invites \(invited)")
+        let strays = try Self.nonLeaderWrites(w, [a, b])
+        #expect(strays.isEmpty, "\(strays)")
         #expect(await a.terminate() == 0)
         #expect(await b.terminate() == 0)
     }
@@ -168,6 +200,76 @@ import TestSupport
         try w.disable("hp5")
         #expect(await DaemonProcess.until(seconds: 30) { try w.isInactive("hp5@e2e.example.com") }, "\(b.text)")
         #expect(try deactivations(w).count == 2 && invites(w) == 6)
+        let strays = try Self.nonLeaderWrites(w, [a, b])
+        #expect(strays.isEmpty, "\(strays)")
+        #expect(await a.terminate() == 0)
+        #expect(await b.terminate() == 0)
+    }
+
+    /// The last "leadership: leader" line of these daemons: which of them leads now.
+    static func leader(_ daemons: [DaemonProcess]) -> DaemonProcess? {
+        var best: (at: Double, daemon: DaemonProcess)?
+        for d in daemons {
+            for line in d.text.split(separator: "\n") where line.contains("leadership: leader") {
+                if let at = line.firstMatch(of: /lease\.taken_at_unix=([0-9.]+)/)?.1, let t = Double(at), t > (best?.at ?? 0) {
+                    best = (t, d)
+                }
+            }
+        }
+        return best?.daemon
+    }
+
+    /// Each host reaches PostgreSQL through a fault proxy of its own. The leader's connections are cut once: it
+    /// reconnects, nothing is lost or sent twice. Then the leader's are black-holed (connections go silent, new ones
+    /// are never answered): it stops writing as soon as it can no longer prove its lease, the standby leads within
+    /// two leases and offboards the next leaver, and when the proxy passes again the old leader finds the lease
+    /// taken and stays a standby.
+    @Test func aLeaderCutOffFromPostgreSQLStopsWritingAndTheStandbyLeads() async throws {
+        let (w, configA, configB) = try pair("hb")
+        let direct = try #require(URLComponents(string: try TestDirectory.env("MIXER_SYNC_TEST_POSTGRES_URL"))?.port)
+        var proxies: [FaultProxy] = []
+        defer { for p in proxies { p.stop() } }
+        for config in [configA, configB] {
+            let proxy = try FaultProxy(targetPort: direct)
+            proxies.append(proxy)
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            let viaProxy = text.replacingOccurrences(of: "127.0.0.1:\(direct)/", with: "127.0.0.1:\(proxy.port)/")
+            #expect(viaProxy != text, "the url goes through the proxy")
+            try viaProxy.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        let (a, b) = try await start(w, configA, configB)
+        let daemons = [a, b]
+        func proxy(of d: DaemonProcess) -> FaultProxy { d === a ? proxies[0] : proxies[1] }
+
+        // Cut: every connection of the leader's is reset at its next answer, for a second; then it passes again.
+        proxy(of: a).mode = .resetAfter(0)
+        try await Task.sleep(for: .seconds(1))
+        proxy(of: a).mode = .pass
+        try w.disable("hb2")
+        #expect(await DaemonProcess.until(seconds: 60) { try w.isInactive("hb2@e2e.example.com") }, "\(a.text)\n\(b.text)")
+
+        // Black hole: whoever leads now cannot renew its lease; the other takes over within two leases.
+        let old = try #require(Self.leader(daemons))
+        let standby = old === a ? b : a
+        let seenBefore = old.text.components(separatedBy: "lease.leader=").count
+        proxy(of: old).mode = .blackHole
+        let cut = Date()
+        #expect(await DaemonProcess.until(seconds: 4 * Self.lease) { Self.leader(daemons) === standby }, "\(standby.text)")
+        let tookOver = Date().timeIntervalSince(cut)
+        print("failover after a black hole: \(Int(tookOver * 1000)) ms (lease \(Int(Self.lease * 1000)) ms)")
+        #expect(tookOver <= 2 * Self.lease + 1, "the standby leads within two leases (\(tookOver) s)")
+        try w.disable("hb3")
+        #expect(await DaemonProcess.until(seconds: 60) { try w.isInactive("hb3@e2e.example.com") }, "\(standby.text)")
+        proxy(of: old).mode = .pass
+        #expect(await DaemonProcess.until(seconds: 30) { old.text.components(separatedBy: "lease.leader=").count > seenBefore },
+                "the old leader sees the new one's lease: \(old.text)")
+        try w.disable("hb5")
+        #expect(await DaemonProcess.until(seconds: 60) { try w.isInactive("hb5@e2e.example.com") }, "\(standby.text)")
+        try await Task.sleep(for: .seconds(1))
+        let (deactivated, invited) = (try deactivations(w), try invites(w))
+        #expect(deactivated.count == 3 && invited == 6, "\(deactivated) \(invited)")
+        let strays = try Self.nonLeaderWrites(w, daemons)
+        #expect(strays.isEmpty, "\(strays)")
         #expect(await a.terminate() == 0)
         #expect(await b.terminate() == 0)
     }

@@ -323,3 +323,30 @@ func requests(_ sandbox: SandboxProcess) throws -> [JSONValue] {
         #expect(try sandbox.user(email: "mixer-sync@example.com")?["app_sessions"]?.int == 1)
     }
 }
+
+/// The send gate (docs/high-availability.md) and the User-Agent that tells a pair's hosts apart in MixerAI's logs.
+@Suite struct SendGateTests {
+    @Test func aRefusedWriteNeverLeavesAndReadsStillGo() async throws {
+        let sandbox = try SandboxProcess()
+        defer { sandbox.stop() }
+        let client = try makeClient(sandbox)
+        let users = try await client.listUsers(pageSize: 50)
+        let target = try #require(users.first { $0.email == "gone01@example.com" })
+        let port = ":\(sandbox.port)/"
+        // Only this sandbox's URLs are refused: tests beside this one share the process.
+        SendGate.install { method, url in url.contains(port) && url.contains("/api/users/") ? "a standby (\(method))" : nil }
+        defer { SendGate.install(nil) }
+        let before = try requests(sandbox).count
+        await #expect {
+            try await client.deactivate(userId: target.id)
+        } throws: { error in
+            guard case MixerAIError.transport(let e) = error else { return false }
+            return e.code == SendGate.refusedCode && !e.outcomeUnknown && "\(e)".contains("a standby (POST)")
+        }
+        let after = try requests(sandbox)
+        #expect(!after.dropFirst(before).contains { ($0["path"]?.string ?? "").hasSuffix("/deactivate") }, "nothing reached it")
+        _ = try await client.listUsers(pageSize: 50)
+        let agent = try #require(try requests(sandbox).last?["user_agent"]?.string)
+        #expect(agent == "mixer-sync (\(ProcessInfo.processInfo.hostName); pid \(getpid()))")
+    }
+}

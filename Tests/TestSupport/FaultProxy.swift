@@ -15,7 +15,8 @@ public final class FaultProxy: @unchecked Sendable {
         case resetAfter(Int)
         /// Hold every chunk this many milliseconds before passing it on.
         case delay(Int)
-        /// Accept and never answer (no connection to the server is made).
+        /// Accept and never answer (no connection to the server is made); connections already open go silent for
+        /// good in both directions (their bytes are read and dropped, as beyond a partition).
         case blackHole
     }
 
@@ -60,15 +61,24 @@ public final class FaultProxy: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }; return counts
     }
 
-    /// One proxied connection: both sockets are closed once, by whichever direction ends first.
+    /// One proxied connection. Ending it shuts both sockets down, which wakes the other direction's blocked read;
+    /// the descriptors are closed only when both directions have left (closing one that another thread still reads
+    /// would let a new connection reuse its number and the old thread steal that connection's bytes).
     private final class Pair: @unchecked Sendable {
         let client: Int32
         let server: Int32
         private let lock = NSLock()
         private var closed = false
+        private var pumps = 2
+        /// Black-holed once: every later byte either way is dropped.
+        var holed: Bool {
+            get { lock.withLock { isHoled } }
+            set { lock.withLock { isHoled = newValue } }
+        }
+        private var isHoled = false
         init(client: Int32, server: Int32) { self.client = client; self.server = server }
 
-        /// Shuts both down (waking the other direction's read) and closes them; `reset` aborts the client side.
+        /// Ends the connection: `reset` aborts the client side (RST once the descriptor is closed: SO_LINGER 0).
         func close(reset: Bool = false) {
             lock.lock()
             defer { lock.unlock() }
@@ -77,12 +87,23 @@ public final class FaultProxy: @unchecked Sendable {
             if reset {
                 var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
                 setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                shutdown(client, Int32(SHUT_RD))  // wakes the reader; sends nothing, so the close still resets
             } else {
                 shutdown(client, Int32(SHUT_RDWR))
             }
             shutdown(server, Int32(SHUT_RDWR))
-            Glibc.close(client)
-            Glibc.close(server)
+        }
+
+        /// A direction has stopped using the sockets; the last one closes them.
+        func leave() {
+            let last = lock.withLock { () -> Bool in
+                pumps -= 1
+                return pumps == 0
+            }
+            if last {
+                Glibc.close(client)
+                Glibc.close(server)
+            }
         }
     }
 
@@ -155,10 +176,13 @@ public final class FaultProxy: @unchecked Sendable {
             lock.lock()
             pairs.removeAll { $0 === pair }
             lock.unlock()
+            pair.leave()
         }
         while true {
             let n = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
             if n <= 0 { return }
+            if mode == .blackHole { pair.holed = true }
+            if pair.holed { continue }
             var count = n
             var ends = false
             if !towardsServer {

@@ -135,8 +135,9 @@ final class PostgresDatabase: StateDatabase, @unchecked Sendable {
     private func transaction<T>(_ begin: String, _ body: (any SQLTransaction) throws -> T) throws -> T {
         try lock.withLock {
             let tx = Transaction(connection: try connected(), logger: logger, timeout: settings.timeout, location: location)
-            try tx.execute(begin)
             do {
+                // BEGIN too: on a connection gone silent (a network black hole) it is the first to get no answer.
+                try tx.execute(begin)
                 let result = try body(tx)
                 try tx.execute("COMMIT")
                 return result
