@@ -212,7 +212,9 @@ for r in requests:
         # An invite twice to one email, or any other write twice with the same body.
         key = ("invite", (r.get("body") or {}).get("email")) if path == "/api/users/invite" \
             else (r["method"], path, json.dumps(r.get("body"), sort_keys=True))
-        duplicates += key in seen
+        if key in seen:
+            duplicates += 1
+            if duplicates <= 10: print(f"repeated write: {r['method']} {path} {json.dumps(r.get('body'))[:120]} at {r['time']}")
         seen[key] = True
         if path == "/api/users/invite": invited[key[1]] = True
     m = re.search(r"pid (\d+)", r.get("user_agent", ""))
