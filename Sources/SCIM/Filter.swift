@@ -13,6 +13,14 @@ public struct AttributePath: Sendable, Equatable, CustomStringConvertible {
     /// `name` or `name.sub`, lower-cased: the key of the schema tables.
     var key: String { (sub.map { "\(name).\($0)" } ?? name).lowercased() }
 
+    /// The extension schema the path names, whose attributes live in an object of their own under that URN (nil
+    /// for the core User and Group schemas, or no URN at all).
+    var extensionSchema: String? {
+        guard let schema, schema.caseInsensitiveCompare(SCIMSchema.user) != .orderedSame,
+              schema.caseInsensitiveCompare(SCIMSchema.group) != .orderedSame else { return nil }
+        return schema
+    }
+
     public var description: String { (schema.map { $0 + ":" } ?? "") + name + (sub.map { "." + $0 } ?? "") }
 }
 

@@ -29,7 +29,7 @@ public enum FilterEvaluator {
             for v in values(path, in: resource) where try compare(v, op, value, caseExact: exact) { return true }
             return false
         case .valuePath(let path, let inner):
-            let container = path.schema.map { resource[$0] ?? .null } ?? resource
+            let container = path.extensionSchema.map { resource[$0] ?? .null } ?? resource
             guard let attribute = container[path.name] else { return false }
             let elements = attribute.array ?? [attribute]
             for element in elements where try matches(inner, element) { return true }
@@ -39,12 +39,7 @@ public enum FilterEvaluator {
 
     /// The values a path names in a resource, flattened over multi-valued attributes.
     static func values(_ path: AttributePath, in resource: JSON) -> [JSON] {
-        var container = resource
-        if let schema = path.schema, schema.caseInsensitiveCompare(SCIMSchema.user) != .orderedSame,
-           schema.caseInsensitiveCompare(SCIMSchema.group) != .orderedSame {
-            guard let ext = resource[schema] else { return [] }
-            container = ext
-        }
+        let container = path.extensionSchema.map { resource[$0] ?? .null } ?? resource
         guard let attribute = container[path.name] else { return [] }
         let elements = attribute.array ?? [attribute]
         if let sub = path.sub {

@@ -76,8 +76,7 @@ public enum PatchEngine {
         // The object the attribute lives in: the resource, or an extension's object within it.
         var extensionKey: String?
         var container = object
-        if let schema = attribute.schema, schema.caseInsensitiveCompare(SCIMSchema.user) != .orderedSame,
-           schema.caseInsensitiveCompare(SCIMSchema.group) != .orderedSame {
+        if let schema = attribute.extensionSchema {
             guard SCIMSchema.extensions.contains(where: { $0.caseInsensitiveCompare(schema) == .orderedSame }) else {
                 throw .badRequest(.invalidPath, "\(schema) is not a schema of this resource")
             }
@@ -171,23 +170,16 @@ public enum PatchEngine {
             } else {
                 container[key] = nil
             }
-        case .replace:
-            if multi {
-                let new = value!.array ?? [value!]
-                container[key] = new.isEmpty ? nil : .array(new)
-            } else if case .object(let new)? = value, case .object(var old)? = container[key] {
+        case .replace where multi:
+            let new = value!.array ?? [value!]
+            container[key] = new.isEmpty ? nil : .array(new)
+        case .add where multi:
+            var elements = container[key]?.array ?? []
+            for v in value!.array ?? [value!] where !elements.contains(where: { sameValue(v, $0) }) { elements.append(v) }
+            container[key] = elements.isEmpty ? nil : .array(elements)
+        case .add, .replace:
+            if case .object(let new)? = value, case .object(var old)? = container[key] {
                 // A complex attribute: the given sub-attributes replace theirs, the others stay (RFC 7644 §3.5.2.3).
-                old.merge(new) { _, n in n }
-                container[key] = .object(old)
-            } else {
-                container[key] = value! == .null ? nil : value!
-            }
-        case .add:
-            if multi {
-                var elements = container[key]?.array ?? []
-                for v in value!.array ?? [value!] where !elements.contains(where: { sameValue(v, $0) }) { elements.append(v) }
-                container[key] = elements.isEmpty ? nil : .array(elements)
-            } else if case .object(let new)? = value, case .object(var old)? = container[key] {
                 old.merge(new) { _, n in n }
                 container[key] = .object(old)
             } else {

@@ -105,3 +105,11 @@ import Testing
         #expect(e["schemas"] == [.string(SCIMSchema.error)])
     }
 }
+
+extension FilterTests {
+    /// A value path under the core schema's URN names the resource's own attribute (not an extension object).
+    @Test func aValuePathWithTheCoreURN() throws {
+        let f = try FilterParser.parse(#"urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "work"]"#)
+        #expect(try FilterEvaluator.matches(f, Self.bjensen))
+    }
+}
