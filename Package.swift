@@ -37,7 +37,7 @@ let package = Package(
         // MixerAI's web API: sign-in, CSRF, paging, the write budget, the calls; the only module that knows its wire format.
         .target(name: "MixerAI", dependencies: ["CurlHTTP", "Secrets"]),
         // SCIM 2.0's pure parts (RFC 7643/7644): filters, PATCH, the error envelope. No I/O.
-        .target(name: "SCIM"),
+        .target(name: "SCIM", dependencies: ["Reconcile"]),
         // The pure core: no I/O, no C, no clock.
         .target(name: "Reconcile"),
         // Directory entries -> people (mapping, groups, nesting, leaver evidence).
@@ -56,7 +56,12 @@ let package = Package(
         .target(name: "Report", dependencies: ["Reconcile"]),
         // One reconcile run end to end: read both sides, recover the journal, plan, gate, apply, report.
         .target(name: "Daemon", dependencies: ["Config", "Directory", "LDAPClient", "MixerAI", "CurlHTTP", "Reconcile",
-                                               "Report", "Secrets", "State",
+                                               "Report", "SCIM", "Secrets", "State",
+                                               .product(name: "Hummingbird", package: "hummingbird"),
+                                               .product(name: "HummingbirdCore", package: "hummingbird"),
+                                               .product(name: "HummingbirdTLS", package: "hummingbird"),
+                                               .product(name: "HTTPTypes", package: "swift-http-types"),
+                                               .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                                                .product(name: "Logging", package: "swift-log"),
@@ -93,7 +98,7 @@ let package = Package(
         // The journal's intent → confirm cycle on both state backends (Benchmarks/failover.sh).
         .executableTarget(name: "state-bench", dependencies: ["State", "Reconcile"], path: "Benchmarks/StateBench"),
 
-        .testTarget(name: "SCIMTests", dependencies: ["SCIM"]),
+        .testTarget(name: "SCIMTests", dependencies: ["SCIM", "Reconcile"]),
         .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "StateTests", dependencies: ["State", "Reconcile", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                       .product(name: "NIOPosix", package: "swift-nio"),

@@ -42,11 +42,24 @@ public enum ConfigLoader {
         let resolver = SecretPaths(configDirectory: configDirectory, credentialsDirectory: credentialsDirectory)
         var warnings: [String] = []
 
-        guard let directoryTable = try top.subtable("directory") else {
-            throw top.error("directory", "the [directory] section is required")
+        let source = try top.oneOf("source", PeopleSource.allCases.map { ($0.rawValue, $0) }) ?? .ldap
+        let scim = try top.subtable("scim").map { try SCIMSection.parse($0, secrets: resolver) }
+        let directorySettings: DirectorySettings
+        switch source {
+        case .ldap:
+            guard let directoryTable = try top.subtable("directory") else {
+                throw top.error("directory", "the [directory] section is required")
+            }
+            directorySettings = try DirectorySection.parse(directoryTable, secrets: resolver, warnings: &warnings)
+            if scim != nil { throw top.error("scim", "[scim] serves source = \"scim\"; this configuration reads LDAP (one source per deployment)") }
+        case .scim:
+            guard scim != nil else { throw top.error("source", "source = \"scim\" needs a [scim] section (listen, token_file)") }
+            if try top.subtable("directory") != nil {
+                throw top.error("directory", "source = \"scim\": people come from the IdP, not LDAP; remove [directory] (one source per deployment)")
+            }
+            directorySettings = DirectorySettings(urls: [], users: [])
         }
-        let directorySettings = try DirectorySection.parse(directoryTable, secrets: resolver, warnings: &warnings)
-        let roles = try (top.arrayOfTables("roles") ?? []).map(parseRole)
+        let roles = try (top.arrayOfTables("roles") ?? []).map { try parseRole($0, source: source) }
         let mixerai = try top.subtable("mixerai").map { try MixerAISection.parse($0, secrets: resolver, warnings: &warnings) }
         let supabase = try top.subtable("supabase").map { try SupabaseSection.parse($0, secrets: resolver, warnings: &warnings) }
         let policy = try top.subtable("policy").map(parsePolicy) ?? Policy()
@@ -54,8 +67,11 @@ public enum ConfigLoader {
         let report = try parseReport(top.subtable("report"), stateDirectory: state.directory)
         let daemon = try parseDaemon(top.subtable("daemon"))
         try top.finish()
-        return MixerSyncConfig(file: file, directory: directorySettings, roles: roles, mixerai: mixerai, supabase: supabase,
-                               policy: policy, state: state, report: report, daemon: daemon, warnings: warnings)
+        var config = MixerSyncConfig(file: file, directory: directorySettings, roles: roles, mixerai: mixerai, supabase: supabase,
+                                     policy: policy, state: state, report: report, daemon: daemon, warnings: warnings)
+        config.source = source
+        config.scim = scim
+        return config
     }
 
     /// Checks every secret file the configuration names: present, readable, not empty.
@@ -75,9 +91,14 @@ public enum ConfigLoader {
         return (errors, warnings)
     }
 
-    private static func parseRole(_ t: TableReader) throws -> RoleMapping {
+    private static func parseRole(_ t: TableReader, source: PeopleSource) throws -> RoleMapping {
         let group = try t.requiredString("group")
-        guard DistinguishedName(group) != nil else { throw t.error("group", "is not a valid DN: \(group)") }
+        switch source {
+        case .ldap: guard DistinguishedName(group) != nil else { throw t.error("group", "is not a valid DN: \(group)") }
+        case .scim:
+            // A SCIM group's displayName, as the IdP pushes it.
+            guard !group.trimmingCharacters(in: .whitespaces).isEmpty else { throw t.error("group", "must not be empty") }
+        }
         let roleName = try t.requiredString("role")
         guard let role = Role(configName: roleName) else {
             throw t.error("role", "unknown role \"\(roleName)\"; use one of \(Role.acceptedNames.joined(separator: ", "))")

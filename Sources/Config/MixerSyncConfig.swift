@@ -58,6 +58,9 @@ public struct MixerSyncConfig: Sendable {
     public var daemon: DaemonSettings
     /// Things that are allowed but worth saying on every run (plaintext to a non-loopback host).
     public var warnings: [String]
+    /// Where people come from (`source`): the LDAP directory, or an IdP over SCIM (`[scim]`).
+    public var source: PeopleSource = .ldap
+    public var scim: SCIMSettings?
 
     /// Every secret file the configuration names, resolved, with the key that names it.
     public var secretFiles: [(key: String, path: String)] {
@@ -69,6 +72,8 @@ public struct MixerSyncConfig: Sendable {
         }
         if let s = supabase { files.append(("supabase.service_role_key_file", s.serviceRoleKeyFile)) }
         if let p = state.postgres?.passwordFile { files.append(("state.password_file", p)) }
+        for p in scim?.tokenFiles ?? [] { files.append(("scim.token_file", p)) }
+        if let p = scim?.keyFile { files.append(("scim.key_file", p)) }
         return files
     }
 }

@@ -23,6 +23,8 @@ public struct ChangeFeedService: Service {
     let logger: Logger
     /// On a shared PostgreSQL state: the leadership term this feed belongs to; it stops when the term ends.
     var term: Term?
+    /// `source = "scim"`: the bridge posts its leavers to this feed's inbox (there is no directory feed).
+    var scim: SCIMEventSink?
 
     public init(holder: ConfigHolder, drainer: QueueDrainer, requests: FullRunRequests = FullRunRequests(),
                 burst: FeedBurst, logger: Logger) {
@@ -36,6 +38,8 @@ public struct ChangeFeedService: Service {
     public func run() async throws {
         let inbox = FeedInbox(burst: burst)
         let feed = FeedHandle()
+        scim?.attach(inbox: inbox, requests: requests)
+        defer { scim?.detach(inbox) }
         feed.replace(with: listener(holder.config, inbox: inbox))
         term?.onEnd {
             feed.stop()
@@ -59,6 +63,7 @@ public struct ChangeFeedService: Service {
 
     /// The directory's change feed for a configuration, started; nil when the configuration has none.
     func listener(_ config: MixerSyncConfig, inbox: FeedInbox) -> DirectoryFeed? {
+        if config.source == .scim { return nil }  // the SCIM bridge posts to the inbox itself
         let mode: DirectoryFeed.Mode
         switch config.daemon.changeFeed {
         case .off:

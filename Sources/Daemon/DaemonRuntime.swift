@@ -29,20 +29,29 @@ public enum DaemonRuntime {
         bootstrapMetrics(registry)
         let holder = ConfigHolder(config)
         let notify = SystemdNotify()
+        // `source = "scim"`: the bridge serves the IdP in every process; its leavers reach the work that runs.
+        let sink: SCIMEventSink? = config.scim == nil ? nil : SCIMEventSink()
+        let bridge: SCIMServer?
+        do { bridge = try sink.map { try SCIMServer(config: config, sink: $0, logger: logger) } } catch {
+            throw RunError("cannot start: \(error)")
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration]
         if config.state.backend == .postgresql {
             // Two hosts, one leader (docs/high-availability.md): the work runs only while this process holds the lease.
             let leadership = Leadership(config: config, notify: notify, logger: logger)
             services = [.init(service: LeadershipService(leadership: leadership)),
-                        .init(service: LeaderWork(leadership: leadership, holder: holder, notify: notify, logger: logger))]
+                        .init(service: LeaderWork(leadership: leadership, holder: holder, notify: notify, logger: logger,
+                                                  scim: sink))]
         } else {
             // The change feed's burst: while it is being gathered and judged, the drainer sends nothing the feed queued.
             let burst = FeedBurst()
             let drainer = QueueDrainer(store: store, logger: logger, burst: burst)
             let requests = FullRunRequests()
+            var feed = ChangeFeedService(holder: holder, drainer: drainer, requests: requests, burst: burst, logger: logger)
+            feed.scim = sink
             services = [
                 .init(service: DaemonService(holder: holder, drainer: drainer, requests: requests, notify: notify, logger: logger)),
-                .init(service: ChangeFeedService(holder: holder, drainer: drainer, requests: requests, burst: burst, logger: logger)),
+                .init(service: feed),
             ]
         }
         services += [
@@ -50,6 +59,7 @@ public enum DaemonRuntime {
             .init(service: WatchdogService(notify: notify)),
             .init(service: metrics),
         ]
+        if let bridge { services.append(.init(service: bridge)) }
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(60)
         try await ServiceGroup(configuration: group).run()

@@ -12,8 +12,10 @@ public struct LeaderWork: Service {
     let holder: ConfigHolder
     let notify: SystemdNotify
     let logger: Logger
+    let scim: SCIMEventSink?
 
-    public init(leadership: Leadership, holder: ConfigHolder, notify: SystemdNotify, logger: Logger) {
+    public init(leadership: Leadership, holder: ConfigHolder, notify: SystemdNotify, logger: Logger, scim: SCIMEventSink? = nil) {
+        self.scim = scim
         self.leadership = leadership
         self.holder = holder
         self.notify = notify
@@ -47,6 +49,7 @@ public struct LeaderWork: Service {
         daemon.term = term
         var feed = ChangeFeedService(holder: holder, drainer: drainer, requests: requests, burst: burst, logger: logger)
         feed.term = term
+        feed.scim = scim
         let (fullRuns, changeFeed) = (daemon, feed)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await fullRuns.run() }

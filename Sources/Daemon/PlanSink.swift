@@ -71,7 +71,8 @@ struct QueueAndWait: PlanSink {
             let now = clock()
             try await store.perform {
                 try $0.enqueue(changes, source: .full, runId: batch.runId, planHash: batch.planHash, approved: batch.approved,
-                               profiles: batch.profiles, at: now, replacingItemsBefore: batch.readStart)
+                               profiles: batch.profiles, viewAt: batch.readStart, at: now,
+                               replacingItemsBefore: batch.readStart)
             }
         } catch {
             await drainer.unwatch(keys)
@@ -114,7 +115,7 @@ struct FeedQueue: PlanSink {
             let now = clock()
             try await store.perform {
                 try $0.enqueue(changes, source: .feed, runId: batch.runId, planHash: batch.planHash, approved: batch.approved,
-                               profiles: batch.profiles, seenAt: batch.seenAt, at: now)
+                               profiles: batch.profiles, seenAt: batch.seenAt, viewAt: batch.readStart, at: now)
             }
             await drainer.kick()
             return changes.map { Applier.Result(change: $0, status: .planned, reason: "queued for MixerAI, offboarding first") }

@@ -248,6 +248,9 @@ public actor QueueDrainer {
         switch await settleEarlierAttempt(item, client: client) {
         case .unknown: return  // the state cannot be read: nothing is sent; the item waits where it is
         case .landed: result = Applier.Result(change: item.change, status: .applied, reason: "an earlier attempt had landed (read back)")
+        case .alreadyMade:
+            result = Applier.Result(change: item.change, status: .applied,
+                                    reason: "already made after this plan's MixerAI read (journal); not sent again")
         case .none: result = await applier.attempt(item.change)
         }
         if watched.contains(item.key) { outcomes[item.key] = result }
@@ -299,7 +302,7 @@ public actor QueueDrainer {
         if let left = await client.budget.remaining { Gauge(label: "mixer_sync_write_budget_remaining").record(left) }
     }
 
-    enum EarlierAttempt { case none, landed, unknown }
+    enum EarlierAttempt { case none, landed, alreadyMade, unknown }
 
     /// An earlier attempt of this item whose outcome was never recorded — the call went out but the state could not
     /// be written after it (PostgreSQL restarting, a disk error), or the process died — is settled by reading MixerAI
@@ -307,7 +310,9 @@ public actor QueueDrainer {
     func settleEarlierAttempt(_ item: QueueItem, client: any MixerAIAdmin) async -> EarlierAttempt {
         let open: [Intent]
         let done: [Intent]
-        let since = item.enqueuedAt
+        // Since the MixerAI view the item was planned from was read: a full run whose read began before the fast path
+        // (or the other host) offboarded someone plans the same offboarding again from what it read.
+        let since = item.viewAt ?? item.enqueuedAt
         do {
             (open, done) = try await store.perform { (try $0.unfinishedIntents(), try $0.confirmedIntents(since: since)) }
         } catch {
@@ -319,10 +324,14 @@ public actor QueueDrainer {
             $0.change.kind == item.change.kind && QueueItem.key($0.change) == item.key
                 && !["ban", "lift-ban", "app-metadata"].contains($0.step)
         }
-        // Made and confirmed after it was queued, but the item's removal was lost: nothing to send.
-        if done.contains(where: { $0.change == item.change && !["ban", "lift-ban", "app-metadata"].contains($0.step) }) {
+        // Made and confirmed after the view it was planned from — by this item before its removal was lost, or by
+        // another plan for the same account that reached the same state: nothing to send.
+        if done.contains(where: {
+            QueueItem.key($0.change) == item.key && $0.change.kind == item.change.kind && $0.change.to == item.change.to
+                && !["ban", "lift-ban", "app-metadata"].contains($0.step)
+        }) {
             logger.notice("already made (journal); not sent again", metadata: ["queue.key": "\(item.key)"])
-            return .landed
+            return .alreadyMade
         }
         guard !earlier.isEmpty else { return .none }
         do {

@@ -52,7 +52,7 @@ public struct Reconciler: Sendable {
     public init(config: MixerSyncConfig, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.config = config
         self.clock = clock
-        source = LDAPDirectorySource(config.directory)
+        source = config.source == .scim ? SCIMDirectorySource(config) : LDAPDirectorySource(config.directory)
     }
 
     /// The real MixerAI: a libcurl client with the `[mixerai]` settings and secrets.

@@ -6,6 +6,10 @@ public enum LeaverEvidence: String, Sendable, Codable, Comparable, CaseIterable 
     case leaversBase = "leavers_base"
     /// The account is locked or disabled (pwdAccountLockedTime, nsAccountLock, AD userAccountControl / accountExpires).
     case accountLock = "account_lock"
+    /// The IdP set `active` to false over SCIM (docs/scim.md).
+    case scimInactive = "scim_inactive"
+    /// The IdP deleted the user over SCIM.
+    case scimDeleted = "scim_deleted"
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -72,9 +72,9 @@ extension StateStore {
         try intents(where: "status IN ('planned', 'sent', 'ambiguous')")
     }
 
-    /// Intents confirmed since `since` (the drainer asks whether a queued change was already made).
+    /// Intents confirmed at or after `since` (the drainer asks whether a queued change was already made).
     public func confirmedIntents(since: Date) throws -> [Intent] {
-        try intents(where: "status = 'confirmed' AND created_at >= ?", [since])
+        try intents(where: "status = 'confirmed' AND updated_at >= ?", [since])
     }
 
     public func intents(runId: String) throws -> [Intent] {

@@ -20,6 +20,7 @@ public enum StateCopy {
         ("journal", "id", true), ("gate_history", "id", true), ("approval", "plan_hash", false),
         ("snapshot", "run_id", false), ("deactivation", "id", true), ("run", "run_id", false),
         ("queue", "id", true), ("feed_cookie", "scope", false), ("ban", "user_id", false),
+        ("scim_resource", "id", false), ("scim_member", "group_id, user_id", false), ("scim_request", "id", true),
     ]
 
     /// Copies `source` into `target` (which must hold no row) in one transaction on the target, then compares.

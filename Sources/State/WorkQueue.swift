@@ -35,6 +35,8 @@ public struct QueueItem: Sendable, Equatable {
     /// When the directory change that caused it was seen (the change feed), for the offboarding latency.
     public var seenAt: Date?
     public var enqueuedAt: Date
+    /// When the MixerAI view the change was planned from was read (nil: items queued before this was recorded).
+    public var viewAt: Date?
     /// Not tried again before this (escrow backoff, or the write window's reset).
     public var notBefore: Date
     public var attempts: Int
@@ -53,7 +55,7 @@ extension StateStore {
     /// not named again is dropped — the plan was made from fresher reads — while items the change feed queued
     /// during the run stay.
     public func enqueue(_ changes: [Change], source: QueueItem.Source, runId: String, planHash: String, approved: Bool,
-                        profiles: [String: AccountProfile] = [:], seenAt: Date? = nil, at: Date,
+                        profiles: [String: AccountProfile] = [:], seenAt: Date? = nil, viewAt: Date? = nil, at: Date,
                         replacingItemsBefore: Date? = nil) throws {
         try db.write { tx in
             var keys: Set<String> = []
@@ -63,15 +65,15 @@ extension StateStore {
                 let profile = try change.mixerUserId.flatMap { profiles[$0] }.map(Self.encode)
                 try tx.execute("""
                     INSERT INTO queue (key, urgency, source, run_id, plan_hash, approved, kind, change, profile, seen_at,
-                        enqueued_at, not_before)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+                        view_at, enqueued_at, not_before)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
                     ON CONFLICT (key) DO UPDATE SET urgency = excluded.urgency, source = excluded.source,
                         run_id = excluded.run_id,
                         plan_hash = excluded.plan_hash, approved = excluded.approved, kind = excluded.kind,
                         change = excluded.change, profile = COALESCE(excluded.profile, queue.profile),
-                        seen_at = COALESCE(queue.seen_at, excluded.seen_at)
+                        seen_at = COALESCE(queue.seen_at, excluded.seen_at), view_at = excluded.view_at
                     """, [key, change.urgency.rawValue, source.rawValue, runId, planHash, approved,
-                          change.kind.rawValue, try Self.encode(change), profile, seenAt, at])
+                          change.kind.rawValue, try Self.encode(change), profile, seenAt, viewAt, at])
             }
             if let before = replacingItemsBefore {
                 for row in try tx.rows("SELECT key FROM queue WHERE enqueued_at < ?", [before]) {
@@ -175,6 +177,7 @@ extension StateStore {
                   change: try decode(Change.self, row.text("change")),
                   profile: try row.textOrNil("profile").map { try decode(AccountProfile.self, $0) },
                   seenAt: try row.dateOrNil("seen_at"), enqueuedAt: try row.date("enqueued_at"),
+                  viewAt: try row.dateOrNil("view_at"),
                   notBefore: try row.date("not_before"), attempts: try row.int("attempts"),
                   lastError: try row.textOrNil("last_error"))
     }

@@ -51,6 +51,36 @@ import Testing
         }
     }
 
+    /// A full run whose MixerAI read began before the fast path offboarded someone plans the same offboarding again
+    /// (what it read still shows the account active): the drainer finds it confirmed after that read and sends
+    /// nothing. The same plan from a read made after the offboarding (an admin reactivated the account since) goes.
+    @Test func anOffboardingPlannedFromAnOlderReadIsNotSentTwice() async throws {
+        let h = try Harness(accounts: ["gus", "hal"].map { Harness.account($0, role: .editor) })
+        defer { h.cleanUp() }
+        h.directory.people = ["gus", "hal"].map { FakeDirectory.person($0, groups: [Harness.editors]) }
+        try await withDrainer(h) { drainer in
+            let readBefore = Date()
+            h.directory.people[1] = FakeDirectory.person("hal", groups: [Harness.editors], leaver: true)
+            _ = try #require(await h.reconciler().restrict(seenAt: Date(), drainer: drainer))
+            for _ in 0..<300 where try !h.store.queued().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await h.mixerai.writes(matching: "deactivate") == ["deactivate u-hal"])
+            let done = try #require(try h.store.confirmedIntents(since: readBefore).first { $0.change.kind == .deactivate })
+            // The stale full run's item: the same offboarding, planned from the read that began before it.
+            try h.store.enqueue([done.change], source: .full, runId: "stale-run", planHash: "h1", approved: false,
+                                viewAt: readBefore, at: Date())
+            await drainer.kick()
+            for _ in 0..<300 where try !h.store.queued().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try h.store.queued().isEmpty, "settled from the journal")
+            #expect(await h.mixerai.writes(matching: "deactivate") == ["deactivate u-hal"], "not sent a second time")
+            // A read after the offboarding that still plans it (reactivated by hand meanwhile): sent again.
+            try h.store.enqueue([done.change], source: .full, runId: "fresh-run", planHash: "h2", approved: false,
+                                viewAt: Date(), at: Date())
+            await drainer.kick()
+            for _ in 0..<300 where try !h.store.queued().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await h.mixerai.writes(matching: "deactivate") == ["deactivate u-hal", "deactivate u-hal"])
+        }
+    }
+
     @Test func leaverIsOffboardedByTheFastPath() async throws {
         let h = try Harness(accounts: ["gus", "hal", "ivy"].map { Harness.account($0, role: .editor) })
         defer { h.cleanUp() }

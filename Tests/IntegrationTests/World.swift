@@ -231,9 +231,12 @@ final class World: @unchecked Sendable {
     }
 
     /// Brand name → role for one sandbox user.
-    func brands(_ email: String) throws -> [String: String] {
+    func brands(_ email: String) throws -> [String: String] { try Self.brands(email, in: sandbox) }
+
+    /// Brand name → role for one user of any sandbox.
+    static func brands(_ email: String, in sandbox: SandboxProcess) throws -> [String: String] {
         let state = try sandbox.hook("GET", "state")
-        guard let id = try users()[email]?["id"]?.string else { return [:] }
+        guard let id = (state["users"]?.array ?? []).first(where: { $0["email"]?.string == email })?["id"]?.string else { return [:] }
         let names = Dictionary(uniqueKeysWithValues: (state["brands"]?.array ?? []).compactMap { b in
             b["id"]?.string.flatMap { id in b["name"]?.string.map { (id, $0) } }
         })

@@ -4,6 +4,7 @@ import NIOPosix
 import PostgresNIO
 import Reconcile
 import State
+import Synchronization
 import Testing
 
 /// The leader's lease on the PostgreSQL state: taken, renewed, taken over when it expires (a new epoch), given up,
@@ -50,6 +51,34 @@ import Testing
         #expect(try b.unfinishedIntents().map(\.status) == [.planned], "the old leader's writes never landed")
         try b.journalMark(kept, status: .confirmed, at: now)
         #expect(try a.unfinishedIntents().isEmpty, "reads still work on a standby")
+    }
+
+    /// A new term sets the fence at once, even while a long write of the old term is still under way on the same
+    /// connection (the fence once shared the transaction's lock: the lease loop, the send gate and the term's
+    /// deadline all waited for the write, and a woken standby took ten seconds to lead).
+    @Test func settingTheFenceNeverWaitsForATransaction() throws {
+        let (a, _) = try Backend.postgresql.fresh()
+        let lease = try a.acquireLease(holder: "A", host: "host-a", duration: 30)
+        a.fence(holder: "A", epoch: lease.epoch)
+        let many = (0..<3000).map { i in
+            Change(kind: .deactivate, anchor: "a\(i)", email: "a\(i)@x.com", dn: "uid=a\(i)", mixerUserId: "m\(i)",
+                   from: AccountState(active: true, role: .editor), to: .offboarded, reasons: ["r"])
+        }
+        let order = Mutex<[String]>([])
+        let started = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            started.signal()
+            try? a.enqueue(many, source: .full, runId: "r1", planHash: "h", approved: false, at: Date())
+            order.withLock { $0.append("write") }
+        }
+        writer.start()
+        started.wait()
+        usleep(300_000)  // the write is under way (3,000 statements in one transaction)
+        a.fence(holder: "A", epoch: lease.epoch)
+        order.withLock { $0.append("fence") }
+        while order.withLock({ $0.count }) < 2 { usleep(10_000) }
+        #expect(order.withLock { $0 } == ["fence", "write"])
+        #expect(try a.queued().count == 3000)
     }
 
     @Test func anExpiredLeaseFencesEvenWithoutATakeover() throws {

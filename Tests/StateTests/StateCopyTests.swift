@@ -28,6 +28,9 @@ import Testing
         try s.saveFeedCookie([0, 1, 255], scope: "ldap://x", at: now)
         try s.recordBan(BanRecord(userId: "m1", email: "a@x.com", bannedUntil: now.addingTimeInterval(86400), runId: "r1",
                                   confirmedAt: now))
+        try s.scimPut(SCIMRow(id: "g1", kind: .group, externalId: nil, name: "editors", body: #"{"displayName":"Editors"}"#,
+                              version: 1, created: now, modified: now),
+                      members: [.add(["u1"])], request: SCIMRequestRecord(at: now, resourceId: "g1", method: "POST", summary: "created"))
     }
 
     @Test func aPopulatedStateRoundTripsThroughPostgreSQL() throws {
@@ -36,7 +39,7 @@ import Testing
         let postgres = try Backend.postgresql.fresh().store
         let there = try StateCopy.copy(from: sqlite, to: postgres)
         #expect(there.allSatisfy { $0.matches }, "\(there)")
-        #expect(there.count == 12 && there.allSatisfy { $0.sourceRows >= 1 }, "every table had a row: \(there)")
+        #expect(there.count == 15 && there.allSatisfy { $0.sourceRows >= 1 }, "every table had a row: \(there)")
         let (ledgerThere, ledgerHere) = (try postgres.ledger().states, try sqlite.ledger().states)
         let (queueThere, queueHere) = (try postgres.queued(), try sqlite.queued())
         #expect(ledgerThere == ledgerHere && queueThere == queueHere)

@@ -85,12 +85,16 @@ final class PostgresDatabase: StateDatabase, @unchecked Sendable {
         var epoch: Int64
     }
 
+    /// Held for a whole transaction (the connection is one conversation).
     private let lock = NSLock()
     private var connection: PostgresConnection?
+    /// The fence has a lock of its own: a new term sets it at once, never waiting behind a transaction of the old
+    /// term that is still under way (it held the lease's renewal for the length of a long write).
+    private let fenceLock = NSLock()
     private var fenceValue: Fence?
     var fence: Fence? {
-        get { lock.withLock { fenceValue } }
-        set { lock.withLock { fenceValue = newValue } }
+        get { fenceLock.withLock { fenceValue } }
+        set { fenceLock.withLock { fenceValue = newValue } }
     }
     private var nextId = 1
     private let logger = Logger(label: "mixer-sync.state.postgresql", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -109,7 +113,7 @@ final class PostgresDatabase: StateDatabase, @unchecked Sendable {
     /// the row) waits for this transaction, and a lease lost or expired refuses it before anything is written.
     func write<T>(_ body: (any SQLTransaction) throws -> T) throws -> T {
         try transaction("BEGIN") { tx in
-            if let fence = fenceValue {
+            if let fence = self.fence {
                 guard try tx.exists("""
                     SELECT 1 FROM lease WHERE name = 'leader' AND holder = ? AND epoch = ? AND expires_at > clock_timestamp()
                     FOR SHARE

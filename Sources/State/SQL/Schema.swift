@@ -45,6 +45,12 @@ enum Schema {
                     confirmed_at REAL NOT NULL);
                 """)
         }
+        // When the MixerAI view a queued change was planned from was read: a change made and confirmed after that
+        // (by the fast path, or by the other host) is not sent again (docs/high-availability.md).
+        m.registerMigration("v5-queue-view") { db in
+            try db.execute(sql: "ALTER TABLE queue ADD COLUMN view_at REAL")
+        }
+        m.registerMigration("v6-scim") { db in try db.execute(sql: scimTables(time: "REAL", serial: "INTEGER PRIMARY KEY AUTOINCREMENT")) }
         return m
     }
 
@@ -91,5 +97,27 @@ enum Schema {
             CREATE TABLE lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL, epoch BIGINT NOT NULL,
                 expires_at TIMESTAMPTZ NOT NULL, renewed_at TIMESTAMPTZ NOT NULL);
             """),
+        ("v5-queue-view", """
+            ALTER TABLE queue ADD COLUMN view_at DOUBLE PRECISION
+            """),
+        ("v6-scim", scimTables(time: "DOUBLE PRECISION", serial: "BIGSERIAL PRIMARY KEY")),
     ]
+
+    /// What an IdP pushed over SCIM (docs/scim.md): users and groups (the group's members in a table of their own, so
+    /// adding one member to a large group writes one row), deleted ones kept as tombstones (a deleted user is leaver
+    /// evidence), and the requests that shaped each resource (for `explain`).
+    static func scimTables(time: String, serial: String) -> String {
+        """
+        CREATE TABLE scim_resource (id TEXT PRIMARY KEY, type TEXT NOT NULL, external_id TEXT, name TEXT NOT NULL,
+            body TEXT NOT NULL, version INTEGER NOT NULL, created \(time) NOT NULL, modified \(time) NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX scim_resource_name ON scim_resource(type, name);
+        CREATE INDEX scim_resource_external ON scim_resource(type, external_id);
+        CREATE TABLE scim_member (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id));
+        CREATE INDEX scim_member_user ON scim_member(user_id);
+        CREATE TABLE scim_request (id \(serial), at \(time) NOT NULL, resource_id TEXT NOT NULL, method TEXT NOT NULL,
+            summary TEXT NOT NULL);
+        CREATE INDEX scim_request_resource ON scim_request(resource_id)
+        """
+    }
 }

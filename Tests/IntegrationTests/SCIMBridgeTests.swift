@@ -1,0 +1,162 @@
+import Foundation
+import Sandbox
+import Testing
+import TestSupport
+
+/// The SCIM bridge in `mixer-sync run` (docs/scim.md), driven with Entra ID's and Okta's documented request
+/// sequences against the sandbox: a pushed user is matched or invited, a mapped group gives the role, a
+/// deactivation offboards at once through the fast path, a mass unassignment is held.
+@Suite(.serialized) struct SCIMBridgeTests {
+    /// A deployment with `source = "scim"`: the sandbox, the config, the token.
+    final class Bridge: @unchecked Sendable {
+        let folder: String
+        let sandbox: SandboxProcess
+        let port = DaemonProcessTests.freePort()
+        let token = "scim-token-" + UUID().uuidString
+        var daemon: DaemonProcess?
+
+        init(seedUsers: [JSONValue], maxDeactivations: Int = 10, maxPercent: Int = 100) throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-sync-scim-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let seed: JSONValue = [
+                "brands": [["name": "Brand A"], ["name": "Brand B"]],
+                "users": .array([["email": "mixer-sync@example.com", "password": "sandbox-password", "full_name": "mixer-sync",
+                                  "role": "admin", "global_role": "admin"]] + seedUsers),
+            ]
+            try seed.text().write(toFile: folder + "/seed.json", atomically: true, encoding: .utf8)
+            sandbox = try SandboxProcess(["--seed", folder + "/seed.json"])
+            try "sandbox-password\n".write(toFile: folder + "/mixerai-password", atomically: true, encoding: .utf8)
+            try (token + "\n").write(toFile: folder + "/scim-token", atomically: true, encoding: .utf8)
+            chmod(folder + "/mixerai-password", 0o600)
+            chmod(folder + "/scim-token", 0o600)
+            try """
+            source = "scim"
+
+            [scim]
+            listen = "127.0.0.1:\(port)"
+            token_file = "scim-token"
+            plan_delay = "300ms"
+
+            [[roles]]
+            group = "Editors"
+            role = "Editor"
+            brand = "Brand A"
+
+            \(sandbox.configSection)
+
+            [policy]
+            max_deactivations = \(maxDeactivations)
+            max_deactivations_percent = \(maxPercent)
+            max_shrink_percent = \(maxPercent)
+
+            [state]
+            directory = "\(folder)/state"
+
+            [report]
+            directory = "\(folder)/reports"
+            \(World.daemonConfig())
+            """.write(toFile: folder + "/mixer-sync.toml", atomically: true, encoding: .utf8)
+        }
+
+        func start() async throws {
+            let d = try DaemonProcess(config: folder + "/mixer-sync.toml", folder: folder)
+            daemon = d
+            #expect(await d.waitForLog("scim bridge listening", seconds: 30), "\(d.text.suffix(2000))")
+            #expect(await d.waitForLog("full reconcile", seconds: 60), "\(d.text.suffix(2000))")
+        }
+
+        @discardableResult
+        func scim(_ method: String, _ path: String, _ body: JSONValue? = nil, token: String? = nil) throws -> HTTPResult {
+            try HTTP.send(port: port, method, "/scim/v2" + path, headers: ["Authorization": "Bearer \(token ?? self.token)"],
+                          body: body?.text())
+        }
+
+        func user(_ email: String) throws -> JSONValue? { try sandbox.user(email: email) }
+
+        func inactive(_ email: String) throws -> Bool {
+            guard let u = try user(email) else { return false }
+            return u["status"]?.string == "inactive" || u["user_metadata"]?["status"]?.string == "inactive"
+        }
+
+        func brands(_ email: String) throws -> [String: String] { try World.brands(email, in: sandbox) }
+
+        /// Stops the daemon (its reports must keep the report contract); the sandbox stops in the test's `defer`.
+        func stop() async {
+            if let daemon { #expect(await daemon.terminate() == 0) }
+        }
+    }
+
+    static func entraUser(_ email: String, externalId: String) -> JSONValue {
+        ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+         "externalId": .string(externalId), "userName": .string(email), "active": true, "displayName": "Ada Lovelace",
+         "title": "Engineer",
+         "emails": [["primary": true, "type": "work", "value": .string(email)]],
+         "name": ["formatted": "Ada Lovelace", "familyName": "Lovelace", "givenName": "Ada"],
+         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": ["department": "R&D"]]
+    }
+
+    static let patchOp = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+    /// Entra ID's provisioning cycle: look the user up, create, create the group, add the member, then unassign
+    /// (a `Replace` of `active` with "False"): matched, given the group's role, offboarded within seconds.
+    @Test func entraProvisionsAndDeprovisions() async throws {
+        let b = try Bridge(seedUsers: [["email": "ada@example.com", "full_name": "Ada Lovelace", "role": "viewer",
+                                        "global_role": "viewer"]])
+        defer { b.sandbox.stop() }  // synchronous: a sandbox left running would hold the test run's output open
+        try await b.start()
+        #expect(try b.scim("GET", "/Users?filter=userName%20eq%20%22ada@example.com%22").json?["totalResults"]?.number == 0)
+        #expect(try b.scim("GET", "/Users", token: "wrong-token-wrong-token").status == 401)
+        let created = try b.scim("POST", "/Users", Self.entraUser("ada@example.com", externalId: "guid-ada"))
+        #expect(created.status == 201 && created.header("etag") == "W/\"1\"")
+        let ada = try #require(created.json?["id"]?.string)
+        let bob = try #require(try b.scim("POST", "/Users", Self.entraUser("bob@example.com", externalId: "guid-bob")).json?["id"]?.string)
+        let group = try b.scim("POST", "/Groups", ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                                   "displayName": "Editors", "externalId": "guid-editors", "members": []])
+        let editors = try #require(group.json?["id"]?.string)
+        let add = try b.scim("PATCH", "/Groups/\(editors)", ["schemas": [.string(Self.patchOp)], "Operations": [
+            ["op": "Add", "path": "members", "value": [["value": .string(ada)], ["value": .string(bob)]]]]])
+        #expect(add.status == 200)
+        // The debounced full plan: Ada (matched by email) gets Editor on Brand A; Bob is invited with it.
+        let adaRole = await DaemonProcess.until(seconds: 30) { try b.brands("ada@example.com") == ["Brand A": "editor"] }
+        #expect(adaRole, "\((try? b.brands("ada@example.com")) ?? [:]) \(b.daemon?.text.suffix(3000) ?? "")")
+        #expect(await DaemonProcess.until(seconds: 30) { try b.user("bob@example.com") != nil }, "bob invited")
+        // Entra unassigns Ada.
+        let off = try b.scim("PATCH", "/Users/\(ada)", ["schemas": [.string(Self.patchOp)], "Operations": [
+            ["op": "Replace", "path": "active", "value": "False"]]])
+        #expect(off.status == 200 && off.json?["active"]?.bool == false)
+        #expect(await DaemonProcess.until(seconds: 5) { try b.inactive("ada@example.com") }, "offboarded by the fast path")
+        #expect(try b.brands("ada@example.com").isEmpty, "roles stripped")
+        let log = b.daemon?.text ?? ""
+        #expect(log.contains("change feed") && log.contains("offboarded"), "\(log.suffix(3000))")
+        await b.stop()
+    }
+
+    /// Okta unassigns a group's worth of people at once (a PUT with `active: false` each): the burst is judged
+    /// whole, held by the gate, and nobody is deactivated.
+    @Test func oktaMassUnassignmentIsHeld() async throws {
+        let names = (1...10).map { "p\($0)@example.com" }
+        let b = try Bridge(seedUsers: names.map { ["email": .string($0), "full_name": "P", "role": "editor", "global_role": "editor",
+                                                   "brands": ["Brand A": "editor"]] }, maxDeactivations: 3, maxPercent: 30)
+        defer { b.sandbox.stop() }  // synchronous: a sandbox left running would hold the test run's output open
+        try await b.start()
+        var ids: [String] = []
+        for n in names {
+            let r = try b.scim("POST", "/Users", ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": .string(n),
+                                                  "active": true, "emails": [["value": .string(n), "type": "work", "primary": true]]])
+            ids.append(try #require(r.json?["id"]?.string))
+        }
+        let g = try b.scim("POST", "/Groups", ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Editors",
+                                               "members": .array(ids.map { ["value": .string($0)] })])
+        #expect(g.status == 201)
+        #expect(await b.daemon!.waitForLog("full reconcile", count: 2, seconds: 30))
+        for (n, id) in zip(names, ids).prefix(4) {
+            let r = try b.scim("PUT", "/Users/\(id)", ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": .string(n),
+                                                       "active": false, "emails": [["value": .string(n), "type": "work"]]])
+            #expect(r.status == 200)
+        }
+        #expect(await b.daemon!.waitForLog("run.outcome=held", seconds: 15), "\(b.daemon!.text.suffix(3000))")
+        try await Task.sleep(for: .seconds(2))
+        for n in names { #expect(try !b.inactive(n), "\(n) must stay active while the burst is held") }
+        await b.stop()
+    }
+}
