@@ -65,6 +65,26 @@ public enum PatchEngine {
             }
             return
         }
+        if let schema = SCIMSchema.extensions.first(where: { $0.caseInsensitiveCompare(pathText) == .orderedSame }) {
+            // The path is an extension's URN: the extension's whole object (add merges, replace sets, remove clears).
+            let key = object.key(for: schema) ?? schema
+            switch operation.op {
+            case .remove:
+                object[key] = nil
+                if let schemas = object["schemas"]?.array {
+                    object["schemas"] = .array(schemas.filter { $0.string?.caseInsensitiveCompare(schema) != .orderedSame })
+                }
+            case .add, .replace:
+                guard case .object(let values)? = operation.value else {
+                    throw .badRequest(.invalidValue, "\(schema) takes an object of its attributes")
+                }
+                if operation.op == .replace { object[key] = nil }
+                for (k, v) in values.sorted(by: { $0.key < $1.key }) {
+                    try apply(PatchOperation(op: operation.op, path: "\(schema):\(k)", value: v), to: &object)
+                }
+            }
+            return
+        }
         let path = try FilterParser.parsePath(pathText)
         let attribute = path.attribute
         guard !SCIMSchema.readOnly.contains(attribute.name.lowercased()) else {

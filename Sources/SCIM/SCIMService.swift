@@ -81,6 +81,10 @@ public struct SCIMService: Sendable {
             try only("GET", r, parts.count <= 2)
             return try discovery(SCIMDiscovery.schemas(base: base), id: parts.dropFirst().first)
         case "bulk": throw SCIMError(status: 501, detail: "bulk operations are not supported")
+        case ".search":
+            // A search from the root covers every resource type (RFC 7644 §3.4.3).
+            try only("POST", r, parts.count == 1)
+            return try searchAll(r, repo)
         default: throw SCIMError(status: 404, detail: "no such endpoint: /\(first)")
         }
         switch (r.method, parts.count) {
@@ -184,6 +188,20 @@ public struct SCIMService: Sendable {
             if let v = body[key]?.array { query[key] = v.compactMap(\.string).joined(separator: ",") }
         }
         return try list(kind, query, repo)
+    }
+
+    func searchAll(_ r: SCIMRequest, _ repo: any SCIMRepository) throws -> SCIMResponse {
+        var request = r
+        request.body = try JSON.object((JSON.parse(r.body).object ?? [:]).merging(["startIndex": 1, "count": .number(Double(maxResults))]) { _, b in b }).encoded()
+        let body = try JSON.parse(r.body)
+        let start = max(1, Int(body["startIndex"]?.number ?? 1))
+        let count = Int(body["count"]?.number ?? Double(maxResults))
+        var all: [JSON] = []
+        for kind in [SCIMStored.Kind.user, .group] {
+            all += try search(kind, request, repo).body?["Resources"]?.array ?? []
+        }
+        let page = all.dropFirst(start - 1).prefix(max(0, min(count, maxResults)))
+        return SCIMResponse(status: 200, body: listResponse(Array(page), total: all.count, start: start))
     }
 
     /// Candidates for a filter: an equality on the unique name, externalId or id is an indexed lookup (Okta and
