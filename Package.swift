@@ -90,7 +90,8 @@ let package = Package(
                           path: "Benchmarks/MixerAIBench"),
 
         // libFuzzer targets (scripts/fuzz builds them with -sanitize=fuzzer; a plain build replays a corpus).
-        .executableTarget(name: "mixer-sync-fuzz", dependencies: ["CLDAP", "Config", "LDAPClient", "MixerAI"], path: "Fuzz/Targets"),
+        .executableTarget(name: "mixer-sync-fuzz", dependencies: ["CLDAP", "Config", "LDAPClient", "MixerAI", "SCIM"],
+                          path: "Fuzz/Targets"),
 
         // The diff engine alone at 10k / 100k / 1M (Benchmarks/diff.sh).
         .executableTarget(name: "diff-bench", dependencies: ["Reconcile"], path: "Benchmarks/DiffBench"),

@@ -3,13 +3,14 @@ import Config
 import Foundation
 import LDAPClient
 import MixerAI
+import SCIM
 
 /// libFuzzer targets for what reads untrusted text: the RFC 4515 filter escaper and the RFC 4514 DN escaper (with
 /// their properties), the configuration parser, MixerAI's JSON list pages, and the Retry-After and rate-limit
 /// headers. One binary; `MIXER_SYNC_FUZZ_TARGET` picks the target. Built with `-sanitize=fuzzer,address -DFUZZING`
 /// by scripts/fuzz; a plain build (the tests' `swift build`) makes a replayer that runs the files it is given.
 enum FuzzTargets {
-    static let names = ["filter", "dn", "config", "json", "retry-after", "rate-limit"]
+    static let names = ["filter", "dn", "config", "json", "retry-after", "rate-limit", "scim-filter", "scim-patch"]
 
     static func run(_ target: String, _ data: [UInt8]) {
         let text = String(decoding: data, as: UTF8.self)
@@ -20,6 +21,8 @@ enum FuzzTargets {
         case "json": _ = MixerAIClient.decodePage(Data(data))
         case "retry-after": retryAfter(text)
         case "rate-limit": rateLimit(text)
+        case "scim-filter": scimFilter(text)
+        case "scim-patch": scimPatch(Data(data))
         default: fatalError("unknown fuzz target \(target); one of \(names.joined(separator: ", "))")
         }
     }
@@ -62,6 +65,39 @@ enum FuzzTargets {
         let bv = ava.pointee.la_value
         let bytes = Array(UnsafeRawBufferPointer(start: bv.bv_val, count: Int(bv.bv_len)))
         precondition(bytes == Array(value.utf8), "libldap read \(bytes) for \(Array(value.utf8))")
+    }
+
+    /// A SCIM filter (the IdP's `filter=`): parsed and evaluated, or refused as 400 `invalidFilter`; never a crash.
+    static func scimFilter(_ text: String) {
+        let user: JSON = ["userName": "ada@example.com", "active": true, "name": ["givenName": "Ada"],
+                          "emails": [["value": "ada@example.com", "type": "work", "primary": true]],
+                          "meta": ["lastModified": "2026-12-05T10:00:00Z"]]
+        do {
+            let filter = try FilterParser.parse(text)
+            _ = try FilterEvaluator.matches(filter, user)
+        } catch {
+            precondition(error.status == 400 && !error.detail.isEmpty, "a filter error that is not a 400 with a detail: \(error)")
+        }
+    }
+
+    /// A PATCH body against a stored user through the service: answered 200 (the user changed) or an error in
+    /// SCIM's envelope that changed nothing; never a crash.
+    static func scimPatch(_ body: Data) {
+        let repo = InMemorySCIMRepository()
+        let service = SCIMService(base: "https://bridge/scim/v2")
+        let user: JSON = ["schemas": [.string(SCIMSchema.user), .string(SCIMSchema.enterpriseUser)], "userName": "ada@example.com",
+                          "active": true, "emails": [["value": "ada@example.com", "type": "work"]],
+                          SCIMSchema.enterpriseUser: ["department": "R&D"]]
+        let created = service.handle(SCIMRequest(method: "POST", path: "/Users", body: user.encoded()), repo)
+        guard let id = created.body?["id"]?.string else { preconditionFailure("the seed user was refused: \(created.status)") }
+        let before = repo.stored[id]
+        let r = service.handle(SCIMRequest(method: "PATCH", path: "/Users/" + id, body: body), repo)
+        if r.status == 200 {
+            precondition(r.body?["id"]?.string == id && repo.stored[id]?.version == 2, "a 200 that stored nothing")
+        } else {
+            precondition((400..<500).contains(r.status) && r.body?["status"]?.string == String(r.status), "not SCIM's envelope: \(r.status)")
+            precondition(repo.stored[id] == before, "a refused PATCH changed the user")
+        }
     }
 
     /// Rejected with a message and a line, or accepted whole; never a crash.

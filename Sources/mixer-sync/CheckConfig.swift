@@ -24,6 +24,11 @@ struct CheckConfig: AsyncParsableCommand {
         } else {
             Terminal.warn("no [supabase] section: an offboarding deactivates and strips, but the person can still sign in")
         }
-        print("\(config.file): valid (\(config.directory.users.count) user rule(s), \(config.roles.count) role mapping(s))")
+        if let scim = config.scim {
+            print("\(config.file): valid (source scim: the bridge on \(scim.tls ? "https" : "http")://\(scim.listen)/scim/v2, "
+                  + "\(scim.tokenFiles.count) token file(s), \(config.roles.count) role mapping(s))")
+        } else {
+            print("\(config.file): valid (\(config.directory.users.count) user rule(s), \(config.roles.count) role mapping(s))")
+        }
     }
 }
