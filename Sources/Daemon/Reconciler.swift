@@ -85,6 +85,16 @@ public struct Reconciler: Sendable {
                                         store: store, now: clock(), readOnly: true)
         let plan = Planner.plan(input, normalize: Self.normalizeDN)
         guard var lines = Explainer.explain(who, input: input, plan: plan, normalize: Self.normalizeDN) else { return nil }
+        if config.source == .scim {
+            // The IdP's requests that shaped each person shown (docs/scim.md), oldest first.
+            let prefix = "scim:/Users/"
+            let ids = snapshot.people.filter { p in p.dn.hasPrefix(prefix) && lines.contains { $0.contains(p.dn) } }
+                .map { String($0.dn.dropFirst(prefix.count)) }
+            let requests = try await store.perform { try $0.scimRequests(resources: ids) }
+            for r in requests {
+                lines.append("scim: \(RunReport.iso(r.at)) \(r.method) /Users/\(r.resourceId): \(r.summary)")
+            }
+        }
         // Sign-in (docs/revocation.md): the ban mixer-sync confirmed for each account shown, or why there is none.
         let now = clock()
         let bans = try await store.perform { try $0.bans(now: now) }

@@ -271,7 +271,7 @@ public struct SCIMService: Sendable {
         gone.version += 1
         gone.modified = clock()
         try repo.put(gone, members: [], method: "DELETE", summary: "deleted \(old.kind.rawValue.lowercased()) \(old.name)")
-        return SCIMResponse(status: 204, events: old.kind == .user ? [.leaver(id: old.id), .changed] : [.changed])
+        return SCIMResponse(status: 204, events: old.kind == .user ? [.leaver(id: old.id)] : [.changed])
     }
 
     func write(_ old: SCIMStored, attributes: [String: JSON], externalId: String?, name: String, members: [MemberChange],
@@ -290,7 +290,13 @@ public struct SCIMService: Sendable {
         if old.kind == .group { summary += Self.memberNote(members) }
         try repo.put(new, members: members, method: method, summary: summary)
         var events: [SCIMEvent] = [.changed]
-        if old.kind == .user && wasActive && !nowActive { events.insert(.leaver(id: old.id), at: 0) }
+        if old.kind == .user && wasActive && !nowActive {
+            // A deactivation and nothing else is the fast path's alone; a full plan is asked for only when more changed.
+            var before = old.attributes, after = attributes
+            before["active"] = nil
+            after["active"] = nil
+            events = before == after && old.externalId == externalId ? [.leaver(id: old.id)] : [.leaver(id: old.id), .changed]
+        }
         return SCIMResponse(status: 200, body: try Projection(query).apply(try rendered(new, repo)), etag: etag(new), events: events)
     }
 

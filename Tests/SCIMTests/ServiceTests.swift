@@ -60,7 +60,7 @@ import Testing
         let body: JSON = ["schemas": [.string(SCIMSchema.patchOp)], "Operations": [["op": "Replace", "path": "active", "value": "False"]]]
         let r = call("PATCH", "/Users/id-1", body)
         #expect(r.status == 200 && r.body?["active"]?.bool == false && r.etag == "W/\"2\"")
-        #expect(r.events == [.leaver(id: "id-1"), .changed])
+        #expect(r.events == [.leaver(id: "id-1")], "a deactivation alone is the fast path's; no full plan")
         #expect(repo.requests.last?.summary == "patched user ada@example.com (active: false)")
     }
 
