@@ -94,6 +94,9 @@ public struct SCIMServer: Service {
     let sink: SCIMEventSink
     let logger: Logger
     let tokens: [[UInt8]]
+    /// `cert_file` and `key_file`, loaded when the daemon starts: a certificate or key that cannot be read stops
+    /// the start with the file named, never a bridge that silently does not listen.
+    let tls: TLSConfiguration?
     let onListening: @Sendable (Int) -> Void
 
     public init(config: MixerSyncConfig, sink: SCIMEventSink, logger: Logger,
@@ -118,6 +121,21 @@ public struct SCIMServer: Service {
         }
         guard !tokens.isEmpty else { throw RunError("scim.token_file: no token in \(settings.tokenFiles.joined(separator: ", "))") }
         self.tokens = tokens
+        if let cert = settings.certFile, let key = settings.keyFile {
+            let chain: [NIOSSLCertificate]
+            do { chain = try NIOSSLCertificate.fromPEMFile(cert) } catch {
+                throw RunError("scim.cert_file \(cert): not a PEM certificate chain (\(error))")
+            }
+            guard !chain.isEmpty else { throw RunError("scim.cert_file \(cert): no certificate in it") }
+            let privateKey: NIOSSLPrivateKey
+            do { privateKey = try NIOSSLPrivateKey(bytes: try SecretFile.read(key).bytes, format: .pem) } catch {
+                throw RunError("scim.key_file \(key): not a readable PEM private key (\(error))")
+            }
+            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                           privateKey: .privateKey(privateKey))
+        } else {
+            tls = nil
+        }
     }
 
     /// Whether the request's bearer token is one of ours: every token is compared over its whole length, so the
@@ -190,18 +208,7 @@ public struct SCIMServer: Service {
             if !answer.events.isEmpty { sink.deliver(answer.events, at: received) }
             return Self.reply(answer)
         }
-        let server: HTTPServerBuilder
-        if let cert = settings.certFile, let key = settings.keyFile {
-            do {
-                let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
-                server = try .tls(.http1(), tlsConfiguration: tls)
-            } catch {
-                throw RunError("scim: cannot load cert_file/key_file: \(error)")
-            }
-        } else {
-            server = .http1()
-        }
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
         let onListening = self.onListening
         let app = Application(
             responder: responder, server: server,
