@@ -15,7 +15,8 @@ import TestSupport
         let token = "scim-token-" + UUID().uuidString
         var daemon: DaemonProcess?
 
-        init(seedUsers: [JSONValue], maxDeactivations: Int = 10, maxPercent: Int = 100, rateLimit: Int = 200) throws {
+        init(seedUsers: [JSONValue], maxDeactivations: Int = 10, maxPercent: Int = 100, rateLimit: Int = 200,
+             tls: Bool = false) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("mixer-sync-scim-\(UUID().uuidString.prefix(8))").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let seed: JSONValue = [
@@ -29,6 +30,13 @@ import TestSupport
             try (token + "\n").write(toFile: folder + "/scim-token", atomically: true, encoding: .utf8)
             chmod(folder + "/mixerai-password", 0o600)
             chmod(folder + "/scim-token", 0o600)
+            var tlsKeys = ""
+            if tls {
+                _ = try CommandLineTests.runShell("openssl req -x509 -newkey rsa:2048 -nodes -keyout \(folder)/scim.key "
+                    + "-out \(folder)/scim.crt -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null")
+                chmod(folder + "/scim.key", 0o600)
+                tlsKeys = "cert_file = \"scim.crt\"\nkey_file = \"scim.key\"\n"
+            }
             try """
             source = "scim"
 
@@ -38,6 +46,7 @@ import TestSupport
             plan_delay = "300ms"
             max_request_bytes = 65536
             rate_limit = \(rateLimit)
+            \(tlsKeys)
 
             [[roles]]
             group = "Editors"
@@ -179,6 +188,23 @@ import TestSupport
         #expect(p.terminationStatus == 0, "\(text.suffix(4000))")
         #expect(text.contains("not success: 0") && !text.contains("checks: 0,"), "\(text.suffix(4000))")
         await b.stop()
+    }
+
+    /// With `cert_file`/`key_file` the bridge speaks TLS only (a plain HTTP request gets no answer), and a key that
+    /// is not a PEM key stops the daemon's start naming the file.
+    @Test func tlsWhenACertificateIsGiven() async throws {
+        let b = try Bridge(seedUsers: [], tls: true)
+        defer { b.sandbox.stop() }
+        try await b.start()
+        let secure = try CommandLineTests.runShell("curl -sS --cacert \(b.folder)/scim.crt -H 'Authorization: Bearer \(b.token)' "
+                                                   + "https://127.0.0.1:\(b.port)/scim/v2/ServiceProviderConfig")
+        #expect(secure.contains("authenticationSchemes"), "\(secure)")
+        let plain = try CommandLineTests.runShell("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:\(b.port)/scim/v2/Users || true")
+        #expect(plain.hasPrefix("000"), "plain HTTP must get no answer: \(plain)")
+        await b.stop()
+        try "not a key\n".write(toFile: b.folder + "/scim.key", atomically: true, encoding: .utf8)
+        let refused = try CommandLineTests.runShell("timeout 20 \(try TestDirectory.env("MIXER_SYNC_BIN")) run --config \(b.folder)/mixer-sync.toml 2>&1; echo exit=$?")
+        #expect(refused.contains("scim.key_file") && !refused.contains("exit=0"), "\(refused)")
     }
 
     /// Okta unassigns a group's worth of people at once (a PUT with `active: false` each): the burst is judged
