@@ -60,4 +60,18 @@ static inline curl_version_info_data *ccurl_version_info(void) {
     return curl_version_info(CURLVERSION_NOW);
 }
 
+/// Reads the multi handle's messages; returns 1 and the transfer's result when a transfer is done (mixer-sync runs
+/// one transfer per multi handle), 0 otherwise. CURLMsg's result sits in a C union.
+static inline int ccurl_multi_done(CURLM *multi, CURLcode *result) {
+    int queued = 0;
+    CURLMsg *message;
+    while ((message = curl_multi_info_read(multi, &queued)) != NULL) {
+        if (message->msg == CURLMSG_DONE) {
+            *result = message->data.result;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 #endif

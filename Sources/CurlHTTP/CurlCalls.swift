@@ -29,6 +29,12 @@ enum CurlCalls {
         }
     }
 
+    static func checkMulti(_ code: CURLMcode, _ call: String) throws {
+        guard code == CURLM_OK else {
+            throw CurlError(code: 2, message: "\(call): \(String(cString: curl_multi_strerror(code)))", method: "", url: "")
+        }
+    }
+
     static func responseCode(_ h: UnsafeMutableRawPointer) -> Int {
         var code = 0
         _ = ccurl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &code)

@@ -1,20 +1,37 @@
 import CCurl
 import Foundation
 
-/// One libcurl easy handle, reused for keep-alive, with libcurl's own cookie engine as the jar.
+/// One libcurl easy handle, reused for keep-alive, with libcurl's own cookie engine as the jar. It is driven
+/// through a multi handle of its own, one transfer at a time, so a request can be started (`start`, which puts it
+/// on the wire) before the previous answer is handed over, and collected later (`finish`).
 ///
 /// Not `Sendable`: a handle must never be used from two threads. `HTTPClient` confines it to one serial queue.
 final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
+    private let multi: UnsafeMutableRawPointer
     private let options: CurlOptions
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+    /// The transfer started and not yet finished: what libcurl reads and writes while it runs.
+    private struct Transfer {
+        var request: HTTPRequest
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        var body: Unmanaged<ByteSink>
+        var head: Unmanaged<ByteSink>
+    }
+    private var transfer: Transfer?
 
     init(options: CurlOptions) throws {
         _ = CurlCalls.globalInit
         guard let h = curl_easy_init() else {
             throw CurlError(code: 2, message: "curl_easy_init failed", method: "", url: "")
         }
+        guard let m = curl_multi_init() else {
+            curl_easy_cleanup(h)
+            throw CurlError(code: 2, message: "curl_multi_init failed", method: "", url: "")
+        }
         handle = h
+        multi = m
         self.options = options
         do {
             try CurlCalls.setLong(h, CURLOPT_NOSIGNAL, 1)
@@ -37,55 +54,92 @@ final class CurlEasy {
             try errorBuffer.withUnsafeMutableBytes { try CurlCalls.setPointer(h, CURLOPT_ERRORBUFFER, $0.baseAddress) }
         } catch {
             curl_easy_cleanup(h)
+            curl_multi_cleanup(m)
             throw error
         }
     }
 
     deinit {
+        if transfer != nil { _ = try? finish() }
         curl_easy_cleanup(handle)  // also writes the cookie jar
+        curl_multi_cleanup(multi)
         if let jar = options.cookieJar { chmod(jar, 0o600) }
     }
 
     /// Performs one request; blocks the calling thread (the client's queue) until it completes.
     func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        try start(request)
+        return try finish()
+    }
+
+    /// Starts a request and drives it as far as it goes without waiting: on a kept-alive connection it is sent.
+    func start(_ request: HTTPRequest) throws {
+        precondition(transfer == nil, "one transfer at a time")
         let h = handle
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
         for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
         // An empty Expect header stops curl waiting for "100 Continue" before sending a body.
         headerList = curl_slist_append(headerList, "Expect:")
-        let body = ByteSink()
-        let head = ByteSink()
-        let bodyRef = Unmanaged.passRetained(body)
-        let headRef = Unmanaged.passRetained(head)
-        defer { bodyRef.release(); headRef.release() }
-        let payload = request.body ?? Data()
+        let started = Transfer(request: request, headerList: headerList, body: Unmanaged.passRetained(ByteSink()),
+                               head: Unmanaged.passRetained(ByteSink()))
         errorBuffer[0] = 0
-        let code: CURLcode = try payload.withUnsafeBytes { bytes -> CURLcode in
+        do {
             try CurlCalls.setString(h, CURLOPT_URL, request.url)
             try CurlCalls.setString(h, CURLOPT_CUSTOMREQUEST, request.method)
             try CurlCalls.setLong(h, CURLOPT_NOBODY, request.method == "HEAD" ? 1 : 0)
             if request.body != nil || ["POST", "PUT", "PATCH"].contains(request.method) {
+                let payload = request.body ?? Data()
                 try CurlCalls.setLong(h, CURLOPT_POST, 1)
-                // POSTFIELDS is not copied: `payload` stays alive for the whole transfer (this closure).
-                try CurlCalls.check(ccurl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)), "POSTFIELDSIZE")
-                try CurlCalls.setPointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)))
+                try CurlCalls.check(ccurl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(payload.count)), "POSTFIELDSIZE")
+                // libcurl copies the body: nothing of ours has to outlive this call.
+                try payload.withUnsafeBytes { bytes in
+                    try CurlCalls.setPointer(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)))
+                }
             } else {
                 try CurlCalls.setLong(h, CURLOPT_HTTPGET, 1)
             }
             try CurlCalls.setList(h, CURLOPT_HTTPHEADER, headerList)
             try CurlCalls.check(ccurl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION, curlBodyCallback), "WRITEFUNCTION")
-            try CurlCalls.setPointer(h, CURLOPT_WRITEDATA, bodyRef.toOpaque())
+            try CurlCalls.setPointer(h, CURLOPT_WRITEDATA, started.body.toOpaque())
             try CurlCalls.check(ccurl_setopt_write_callback(h, CURLOPT_HEADERFUNCTION, curlBodyCallback), "HEADERFUNCTION")
-            try CurlCalls.setPointer(h, CURLOPT_HEADERDATA, headRef.toOpaque())
-            return curl_easy_perform(h)
+            try CurlCalls.setPointer(h, CURLOPT_HEADERDATA, started.head.toOpaque())
+            try CurlCalls.checkMulti(curl_multi_add_handle(multi, h), "curl_multi_add_handle")
+        } catch {
+            Self.release(started)
+            guard var failure = error as? CurlError else { throw error }
+            failure.method = request.method
+            failure.url = request.url
+            throw failure
         }
-        try? CurlCalls.setList(h, CURLOPT_HTTPHEADER, nil)
+        transfer = started
+        var running: Int32 = 0
+        _ = curl_multi_perform(multi, &running)
+    }
+
+    /// Waits for the started request's answer.
+    func finish() throws -> HTTPResponse {
+        guard let current = transfer else { preconditionFailure("no transfer started") }
+        var code = CURLE_OK
+        var running: Int32 = 0
+        while true {
+            let performed = curl_multi_perform(multi, &running)
+            if ccurl_multi_done(multi, &code) == 1 { break }
+            if performed != CURLM_OK {
+                code = CURLE_FAILED_INIT
+                break
+            }
+            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        curl_multi_remove_handle(multi, handle)
+        transfer = nil
+        defer { Self.release(current) }
+        try? CurlCalls.setList(handle, CURLOPT_HTTPHEADER, nil)
+        let request = current.request
         guard code == CURLE_OK else {
             let detail = errorBuffer[0] != 0 ? String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : String(cString: curl_easy_strerror(code))
             throw CurlError(code: Int(code.rawValue), message: detail, method: request.method, url: request.url)
         }
-        let headers = Self.parseHeaders(head.data)
+        let headers = Self.parseHeaders(current.head.takeUnretainedValue().data)
         // The jar is written when a Set-Cookie brings something new, not when a server repeats a cookie it
         // already set (MixerAI's middleware re-sends its CSRF and app-session cookies on many answers).
         var changed = false
@@ -96,8 +150,14 @@ final class CurlEasy {
             if seenCookies[name] != value { seenCookies[name] = value; changed = true }
         }
         if changed { flushJar() }
-        return HTTPResponse(status: CurlCalls.responseCode(h), headers: headers, body: body.data,
-                            totalSeconds: CurlCalls.totalTime(h))
+        return HTTPResponse(status: CurlCalls.responseCode(handle), headers: headers, body: current.body.takeUnretainedValue().data,
+                            totalSeconds: CurlCalls.totalTime(handle))
+    }
+
+    private static func release(_ transfer: Transfer) {
+        curl_slist_free_all(transfer.headerList)
+        transfer.body.release()
+        transfer.head.release()
     }
 
     /// Cookie values last received, to tell a new Set-Cookie from a repeated one.

@@ -31,7 +31,7 @@ extension SandboxStore {
                 }
                 state.users[index].lastSignInAt = now
                 let session = newSession(userIndex: index, now: now)
-                save()
+                saveSession(userIndex: index)
                 return SandboxResponse(status: 200, json: session)
             case "refresh_token":
                 if let token = body?["refresh_token"]?.string, let owner = refreshOwner(token), owner.isBanned(now: now) {
@@ -90,7 +90,7 @@ extension SandboxStore {
               let index = state.userIndex(id: state.tokens[t].userId), !state.users[index].isBanned(now: now) else { return nil }
         state.tokens[t].refreshUsed = true
         let session = newSession(userIndex: index, now: now)
-        save()
+        saveSession(userIndex: index)
         return (session, state.users[index])
     }
 

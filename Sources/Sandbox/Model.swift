@@ -65,6 +65,8 @@ public struct SandboxState: Codable, Equatable, Sendable {
     public var brands: [SandboxBrand] = []
     public var permissions: [SandboxPermission] = []
     public var tokens: [SandboxToken] = []
+    /// The flush that wrote this file (nil in files from before sessions were written apart).
+    public var flush: Int?
 
     public init() {}
 
@@ -75,6 +77,30 @@ public struct SandboxState: Codable, Equatable, Sendable {
     }
     func permissions(of userId: String) -> [SandboxPermission] { permissions.filter { $0.userId == userId } }
     func brand(id: String) -> SandboxBrand? { brands.first { $0.id == id } }
+}
+
+/// `sessions.json`: what sign-ins and refreshes changed since `state.json` was last written (tokens, the
+/// `last_sign_in_at` of who signed in), written without the rest. Laid over `state.json` at start when a later
+/// flush wrote it.
+struct SandboxSessions: Codable {
+    var flush: Int
+    var tokens: [SandboxToken]
+    var lastSignIn: [String: Date]
+
+    init(of state: SandboxState, signedIn: Set<String>, flush: Int) {
+        self.flush = flush
+        tokens = state.tokens
+        var times: [String: Date] = [:]
+        for id in signedIn {
+            if let i = state.userIndex(id: id), let at = state.users[i].lastSignInAt { times[id] = at }
+        }
+        lastSignIn = times
+    }
+
+    func apply(to state: inout SandboxState) {
+        state.tokens = tokens
+        for i in state.users.indices { if let at = lastSignIn[state.users[i].id] { state.users[i].lastSignInAt = at } }
+    }
 }
 
 enum IDs {

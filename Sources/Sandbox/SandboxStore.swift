@@ -35,7 +35,12 @@ public actor SandboxStore {
     var inviteEmailLimited = false
     /// Bumped by every `save()`; the caches below are valid for one version.
     var version = 0
-    var flushScheduled = false
+    /// What the next flush writes: nothing, the sessions only, or everything.
+    var pendingWrite = PendingWrite.none
+    /// Flushes so far; each file records the flush that wrote it, so a newer `sessions.json` is laid over `state.json`.
+    var flushes = 0
+    /// Users who signed in since `state.json` was last written: their `last_sign_in_at` goes to `sessions.json`.
+    var signedInSinceStateWrite = Set<String>()
     var orderCache: (Int, [SandboxUser])?
     var permissionCache: (Int, [String: [SandboxPermission]])?
     var profileCountCache: (Int, Int)?
@@ -46,7 +51,10 @@ public actor SandboxStore {
         var lastSeen: Date
     }
 
+    enum PendingWrite: Comparable { case none, sessions, everything }
+
     var statePath: String { options.stateDirectory + "/state.json" }
+    var sessionsPath: String { options.stateDirectory + "/sessions.json" }
 
     public init(options: SandboxOptions) throws {
         self.options = options
@@ -56,6 +64,13 @@ public actor SandboxStore {
         let path = options.stateDirectory + "/state.json"
         if let data = FileManager.default.contents(atPath: path) {
             state = try Self.decoder.decode(SandboxState.self, from: data)
+            if let data = FileManager.default.contents(atPath: options.stateDirectory + "/sessions.json") {
+                let sessions = try Self.decoder.decode(SandboxSessions.self, from: data)
+                if sessions.flush > state.flush ?? -1 { sessions.apply(to: &state) }
+                flushes = max(sessions.flush, state.flush ?? 0)
+            } else {
+                flushes = state.flush ?? 0
+            }
         } else {
             let seed: Seed
             if let file = options.seedFile {
@@ -77,11 +92,11 @@ public actor SandboxStore {
         return d
     }()
 
-    static func write(_ state: SandboxState, to path: String) throws {
+    static func write(_ value: some Encodable, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(state)
+        let data = try encoder.encode(value)
         let temp = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temp, contents: data) else {
             throw SeedError(message: "cannot write \(temp)")
@@ -94,8 +109,28 @@ public actor SandboxStore {
     /// 100 ms, off the actor, in order: encoding 10,000 users took ~0.3 s per write when every write waited for it.
     func save() {
         version += 1
-        guard !flushScheduled else { return }
-        flushScheduled = true
+        schedule(.everything)
+    }
+
+    /// Persists a sign-in or a refresh: new tokens and one user's `last_sign_in_at`. GoTrue writes a session row
+    /// and one column; rewriting every user for it (2.8 s of CPU at 100,000 users) would make each client's
+    /// sign-in slow the sandbox down for seconds, which MixerAI never does. The read caches are patched, not dropped.
+    func saveSession(userIndex: Int) {
+        let user = state.users[userIndex]
+        signedInSinceStateWrite.insert(user.id)
+        if let (v, cached) = orderCache, v == version {
+            orderCache = nil
+            var users = cached
+            if let i = users.firstIndex(where: { $0.id == user.id }) { users[i] = user }
+            orderCache = (v, users)
+        }
+        schedule(.sessions)
+    }
+
+    private func schedule(_ write: PendingWrite) {
+        let idle = pendingWrite == .none
+        pendingWrite = max(pendingWrite, write)
+        guard idle else { return }
         Task {
             try? await Task.sleep(for: .milliseconds(100))
             self.flush()
@@ -103,11 +138,19 @@ public actor SandboxStore {
     }
 
     private func flush() {
-        guard flushScheduled else { return }
-        flushScheduled = false
-        let snapshot = state
-        let path = statePath
-        Self.writer.async { try? Self.write(snapshot, to: path) }
+        let write = pendingWrite
+        guard write != .none else { return }
+        pendingWrite = .none
+        flushes += 1
+        state.flush = flushes
+        if write == .everything {
+            signedInSinceStateWrite = []
+            let (snapshot, path) = (state, statePath)
+            Self.writer.async { try? Self.write(snapshot, to: path) }
+        } else {
+            let (sessions, path) = (SandboxSessions(of: state, signedIn: signedInSinceStateWrite, flush: flushes), sessionsPath)
+            Self.writer.async { try? Self.write(sessions, to: path) }
+        }
     }
 
     /// Writes what is pending and waits for it (at shutdown).

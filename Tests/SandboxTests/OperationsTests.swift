@@ -97,6 +97,35 @@ import TestSupport
         #expect(try reused.send("GET", "/api/me").status == 200, "the session token survives too")
     }
 
+    /// A sign-in writes only `sessions.json` (GoTrue writes a session row, not every user); after a restart the
+    /// session and `last_sign_in_at` are there, whichever of the two files was written last.
+    @Test func aSignInIsKeptWithoutRewritingEveryUser() throws {
+        let first = try SandboxProcess()
+        let statePath = first.stateDirectory + "/state.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: statePath))
+        let early = try SandboxClient.signIn(port: first.port)
+        Thread.sleep(forTimeInterval: 0.4)  // past the 100 ms flush delay
+        #expect(try Data(contentsOf: URL(fileURLWithPath: statePath)) == before, "a sign-in alone leaves state.json as it was")
+        #expect(FileManager.default.fileExists(atPath: first.stateDirectory + "/sessions.json"))
+        var writer = try SandboxClient.signIn(port: first.port)
+        try writer.send("POST", "/api/users/invite", ["email": "between@example.com", "role": "editor"])
+        Thread.sleep(forTimeInterval: 0.4)
+        let late = try SandboxClient.signIn(port: first.port)
+        first.stop()
+        let second = try SandboxProcess(stateDirectory: first.stateDirectory)
+        defer { second.stop() }
+        for (name, client) in [("before the change", early), ("after it", late)] {
+            var reused = SandboxClient(port: second.port)
+            reused.cookies = client.cookies
+            let me = try reused.send("GET", "/api/me")
+            #expect(me.status == 200, "the session signed in \(name) survives")
+        }
+        let signedIn = try second.user(email: "mixer-sync@example.com")?["last_sign_in_at"]?.string
+        #expect(signedIn.flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + "Z") }
+            .map { abs($0.timeIntervalSinceNow) < 60 } == true, "last_sign_in_at survives: \(signedIn ?? "none")")
+        #expect(try second.user(email: "between@example.com") != nil)
+    }
+
     @Test func aGeneratedSeedLoads() throws {
         let seedPath = FileManager.default.temporaryDirectory.appendingPathComponent("seed-\(UUID().uuidString).json").path
         try Seed.generated(users: 2000, brands: 7).json.text().write(toFile: seedPath, atomically: true, encoding: .utf8)
