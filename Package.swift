@@ -109,7 +109,8 @@ let package = Package(
         .testTarget(name: "DirectoryTests", dependencies: ["Directory", "LDAPClient", "Reconcile"]),
         // The run pipeline with in-memory fakes (directory, MixerAI, state): milliseconds, no server.
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "MixerAI", "Reconcile", "Report", "State",
-                                                       .product(name: "Logging", package: "swift-log")]),
+                                                       .product(name: "Logging", package: "swift-log"),
+                                                       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Directory", "Secrets"]),
         // Test helpers: start a real mixerai-sandbox process, talk raw HTTP to it.
         .target(name: "TestSupport", dependencies: ["Sandbox"], path: "Tests/TestSupport"),

@@ -173,9 +173,9 @@ public struct ChangeFeedService: Service {
             // feed delivers them late under load): what a pass queued goes only after the feed stayed quiet for
             // the settle time (or as long as the pass took, if longer) after it. An event meanwhile means
             // another pass of the same burst, which judges everything again first.
-            // The SCIM bridge posts after its transaction committed: a read never sees half a change, so nothing
-            // is waited for beyond the settle time (docs/scim.md).
-            let confirm = holder.config.source == .scim ? 0 : min(cap, max(quiet, FeedInbox.uptime - passStarted))
+            // A poster that posts only after its change committed (the SCIM bridge, docs/scim.md) says so: a read
+            // never sees half of its change, so nothing is waited for beyond the settle time.
+            let confirm = inbox.postsAfterCommit ? 0 : min(cap, max(quiet, FeedInbox.uptime - passStarted))
             guard let outcome = result else {
                 // Nothing new to take away: what the burst queued was judged whole already.
                 await settled(inbox, confirming: burst.members.isEmpty ? 0 : confirm)
@@ -255,6 +255,14 @@ final class FeedInbox: @unchecked Sendable {
     private let continuation: AsyncStream<Void>.Continuation
     /// Opened by every post: the queue holds the feed's items until the burst has been judged whole.
     let burst: FeedBurst
+    /// Set by a poster whose posts follow its committed change (the SCIM bridge): a pass's read cannot see part of
+    /// a change before its post, so a pass need not wait for the feed to confirm it. A directory's change feed
+    /// delivers events late under load, so it leaves this false.
+    var postsAfterCommit: Bool {
+        get { lock.withLock { afterCommit } }
+        set { lock.withLock { afterCommit = newValue } }
+    }
+    private var afterCommit = false
 
     init(burst: FeedBurst = FeedBurst()) {
         self.burst = burst

@@ -35,13 +35,13 @@ public enum DaemonRuntime {
         do { bridge = try sink.map { try SCIMServer(config: config, sink: $0, logger: logger) } } catch {
             throw RunError("cannot start: \(error)")
         }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration]
+        var services: [Supervised]
         if config.state.backend == .postgresql {
             // Two hosts, one leader (docs/high-availability.md): the work runs only while this process holds the lease.
             let leadership = Leadership(config: config, notify: notify, logger: logger)
-            services = [.init(service: LeadershipService(leadership: leadership)),
-                        .init(service: LeaderWork(leadership: leadership, holder: holder, notify: notify, logger: logger,
-                                                  scim: sink))]
+            services = [Supervised("leadership lease", LeadershipService(leadership: leadership), logger: logger),
+                        Supervised("leader's work", LeaderWork(leadership: leadership, holder: holder, notify: notify,
+                                                               logger: logger, scim: sink), logger: logger)]
         } else {
             // The change feed's burst: while it is being gathered and judged, the drainer sends nothing the feed queued.
             let burst = FeedBurst()
@@ -50,19 +50,27 @@ public enum DaemonRuntime {
             var feed = ChangeFeedService(holder: holder, drainer: drainer, requests: requests, burst: burst, logger: logger)
             feed.scim = sink
             services = [
-                .init(service: DaemonService(holder: holder, drainer: drainer, requests: requests, notify: notify, logger: logger)),
-                .init(service: feed),
+                Supervised("full runs", DaemonService(holder: holder, drainer: drainer, requests: requests, notify: notify,
+                                                      logger: logger), logger: logger),
+                Supervised("change feed", feed, logger: logger),
             ]
         }
         services += [
-            .init(service: ReloadService(path: configPath, holder: holder, logger: logger)),
-            .init(service: WatchdogService(notify: notify)),
-            .init(service: metrics),
+            Supervised("configuration reload", ReloadService(path: configPath, holder: holder, logger: logger), logger: logger),
+            Supervised("systemd watchdog", WatchdogService(notify: notify), logger: logger),
+            Supervised("metrics server", metrics, logger: logger),
         ]
-        if let bridge { services.append(.init(service: bridge)) }
-        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        if let bridge { services.append(Supervised("SCIM bridge", bridge, logger: logger)) }
+        var group = ServiceGroupConfiguration(services: services.map(\.configuration), gracefulShutdownSignals: [.sigterm, .sigint],
+                                              logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(60)
-        try await ServiceGroup(configuration: group).run()
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch let error as RunError {
+            throw error
+        } catch {
+            throw RunError("the daemon stopped: \(error)")
+        }
         withExtendedLifetime(lock) {}
     }
 

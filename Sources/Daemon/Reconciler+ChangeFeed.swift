@@ -17,7 +17,7 @@ extension Reconciler {
     /// one plan. If that plan is held, their items are withdrawn from the queue: the held plan lists the whole burst
     /// and `approve` of its hash releases exactly it.
     public func restrict(seenAt: Date?, drainer: QueueDrainer, burst: Set<String> = []) async -> Outcome? {
-        guard let view = await drainer.view() else { return nil }  // before the first full run: it covers this
+        guard await drainer.view() != nil else { return nil }  // before the first full run: it covers this
         var ctx = RunContext(mode: .changeFeed, started: clock(), warnings: config.warnings)
         var store: StateStore?
         do {
@@ -29,9 +29,15 @@ extension Reconciler {
                 throw RunStop(error: "directory read failed: \(error)")
             }
             ctx.timings["directory_ms"] = ms(since: ctx.started)
+            // The queue before the view: the drainer updates its view, then dequeues. Read in this order, a change
+            // being confirmed is seen either still queued or already in the view, never neither (it would be
+            // planned a second time); read the other way round, it could fall between the two.
+            let queued: [QueueItem]
+            do { queued = try await store!.perform { try $0.queued() } } catch { throw RunStop(error: "state: \(error)") }
+            guard let view = await drainer.view() else { return nil }
             let sides = Sides(snapshot: snapshot, admin: nil, accounts: view.accounts,
                               brands: view.brandNamesById.map { MixerBrand(id: $0.key, name: $0.value) })
-            guard let p = try await scope(sides, store: store!, burst: burst, ctx: &ctx) else { return nil }
+            guard let p = try await scope(sides, queued: queued, store: store!, burst: burst, ctx: &ctx) else { return nil }
             let sink = FeedQueue(drainer: drainer, store: store!, burst: burst, clock: clock)
             let decision = RunDecision.decide(.init(dryRun: false, changes: p.changes.count, verdicts: p.verdicts,
                                                     approved: p.approved, planHash: p.hash))
@@ -49,15 +55,15 @@ extension Reconciler {
     }
 
     /// The fast path's part of a fresh plan, judged: the restricting changes not already queued outside this burst,
-    /// with what the burst's earlier passes queued judged again. Nil when nothing new is to be taken away.
-    func scope(_ sides: Sides, store: StateStore, burst: Set<String>, ctx: inout RunContext) async throws -> PlannedRun? {
+    /// with what the burst's earlier passes queued (`queued`, read before the view) judged again. Nil when nothing
+    /// new is to be taken away.
+    func scope(_ sides: Sides, queued: [QueueItem], store: StateStore, burst: Set<String>,
+               ctx: inout RunContext) async throws -> PlannedRun? {
         let now = clock()
         let input: PlanInput
-        let queued: [QueueItem]
         do {
             input = try await planInput(snapshot: sides.snapshot, accounts: sides.accounts, brandNamesById: sides.brandNamesById,
                                         store: store, now: now, readOnly: true)
-            queued = try await store.perform { try $0.queued() }
         } catch {
             throw RunStop(error: "state: \(error)")
         }

@@ -26,7 +26,11 @@ public final class SCIMEventSink: @unchecked Sendable {
 
     public init() {}
 
-    func attach(inbox: FeedInbox, requests: FullRunRequests) { lock.withLock { self.inbox = inbox; self.requests = requests } }
+    /// The bridge posts a leaver only after the request's transaction committed.
+    func attach(inbox: FeedInbox, requests: FullRunRequests) {
+        inbox.postsAfterCommit = true
+        lock.withLock { self.inbox = inbox; self.requests = requests }
+    }
 
     func detach(_ inbox: FeedInbox) { lock.withLock { if self.inbox === inbox { self.inbox = nil; requests = nil } } }
 
@@ -143,15 +147,15 @@ public struct SCIMServer: Service {
     static func authorized(_ header: String?, tokens: [[UInt8]]) -> Bool {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
         let given = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
-        var ok: UInt8 = 1
         var any: UInt8 = 0
         for token in tokens {
-            var diff = UInt8(truncatingIfNeeded: given.count ^ token.count)
+            // Every token is compared whole, whatever matched before (constant time); a length that differs by any
+            // amount is a difference (not its low byte: 16 and 272 differ only above it).
+            var diff: UInt8 = given.count == token.count ? 0 : 1
             for i in 0..<token.count { diff |= token[i] ^ (i < given.count ? given[i] : 0) }
             any |= diff == 0 ? 1 : 0
         }
-        ok &= any
-        return ok == 1
+        return any == 1
     }
 
     public func run() async throws {

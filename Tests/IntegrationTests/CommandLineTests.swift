@@ -13,8 +13,13 @@ import Testing
     }
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        try runProgram(try TestDirectory.env("MIXER_SYNC_BIN"), arguments, environment: environment)
+    }
+
+    /// Runs a program to its end (without the credentials directory of the test's own environment).
+    static func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "CREDENTIALS_DIRECTORY")

@@ -152,15 +152,8 @@ import TestSupport
         #expect(log.contains("change feed") && log.contains("offboarded"), "\(log.suffix(3000))")
         await b.stop()
         // `explain` names the requests that shaped her.
-        let explain = Process()
-        explain.executableURL = URL(fileURLWithPath: try TestDirectory.env("MIXER_SYNC_BIN"))
-        explain.arguments = ["explain", "ada@example.com", "--config", b.folder + "/mixer-sync.toml"]
-        let out = Pipe()
-        explain.standardOutput = out
-        explain.standardError = out
-        try explain.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        explain.waitUntilExit()
+        let explain = try CommandLineTests.run(["explain", "ada@example.com", "--config", b.folder + "/mixer-sync.toml"])
+        let text = explain.stdout + explain.stderr
         #expect(text.contains("POST /Users/\(ada): created user ada@example.com"), "\(text)")
         #expect(text.contains("PATCH /Users/\(ada): patched user ada@example.com (active: false)"), "\(text)")
     }
@@ -176,16 +169,9 @@ import TestSupport
         try await b.start()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/lib/scim-conformance.py").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "http://127.0.0.1:\(b.port)/scim/v2", b.folder + "/scim-token"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text.suffix(4000))")
+        let run = try CommandLineTests.runProgram(python, [script, "http://127.0.0.1:\(b.port)/scim/v2", b.folder + "/scim-token"])
+        let text = run.stdout + run.stderr
+        #expect(run.status == 0, "\(text.suffix(4000))")
         #expect(text.contains("not success: 0") && !text.contains("checks: 0,"), "\(text.suffix(4000))")
         await b.stop()
     }
