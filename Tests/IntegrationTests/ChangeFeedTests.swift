@@ -12,20 +12,24 @@ import TestSupport
                           policy: "max_deactivations_percent = 100", extraConfig: World.daemonConfig())
         let daemon = try DaemonProcess(w)
         #expect(await daemon.waitForLog("full reconcile", seconds: 60), "\(daemon.text)")
-        #expect(await daemon.waitForLog("change feed connected", seconds: 10), "\(daemon.text)")
+        #expect(await daemon.waitForLog("change feed connected", seconds: 30), "\(daemon.text)")
         #expect(await DaemonProcess.until(seconds: 30) { try w.users().count == 22 }, "the first full run invites everyone")
 
         // Disabled in the directory → deactivated and stripped in MixerAI, with no full run in between.
         let disabledAt = Date()
         try w.disable("cf3")
-        #expect(await DaemonProcess.until(seconds: 10) { try w.isInactive("cf3@e2e.example.com") }, "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 30) { try w.isInactive("cf3@e2e.example.com") }, "\(daemon.text)")
+        // Full runs are an hour apart: anything well under that is the feed. The latency itself is a figure of
+        // Benchmarks/offboarding-latency.sh, not a timed test (a starved CI machine took 6 s here once).
         let took = Date().timeIntervalSince(disabledAt)
-        #expect(took < 5, "offboarded in \(took) s")
-        #expect(await DaemonProcess.until(seconds: 5) { try w.brands("cf3@e2e.example.com").isEmpty })
+        print("offboarded \(Int(took * 1000)) ms after the directory change (change feed)")
+        #expect(took < 30, "offboarded in \(took) s")
+        #expect(daemon.text.components(separatedBy: "full reconcile").count - 1 == 1, "by the feed, not a full run")
+        #expect(await DaemonProcess.until(seconds: 30) { try w.brands("cf3@e2e.example.com").isEmpty })
 
         // Removed from every mapped group → offboarded too (the group's modify is the event).
         try w.ldap("dn: cn=editors,\(w.groups)\nchangetype: modify\ndelete: member\nmember: \(w.dn("cf4"))")
-        #expect(await DaemonProcess.until(seconds: 10) { try w.isInactive("cf4@e2e.example.com") }, "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 30) { try w.isInactive("cf4@e2e.example.com") }, "\(daemon.text)")
 
         // A joiner is a grant: the fast path leaves it to the next full run.
         try w.ldap(w.entry(.init("cf21")), add: true)
@@ -45,7 +49,7 @@ import TestSupport
         let port = try #require(Int(try String(contentsOfFile: w.config, encoding: .utf8)
             .components(separatedBy: "metrics_listen = \"127.0.0.1:")[1].prefix { $0.isNumber }))
         // (recorded once the offboarding's last call is journaled, a moment after MixerAI shows it inactive)
-        _ = await DaemonProcess.until(seconds: 5) {
+        _ = await DaemonProcess.until(seconds: 30) {
             String(decoding: try HTTP.send(port: port, "GET", "/metrics").body, as: UTF8.self)
                 .contains("mixer_sync_offboarding_latency_seconds_count 2")
         }
@@ -70,9 +74,9 @@ import TestSupport
         try text.replacingOccurrences(of: "change_feed = \"off\"", with: "change_feed = \"syncrepl\"")
             .write(toFile: w.config, atomically: true, encoding: .utf8)
         kill(daemon.pid, SIGHUP)
-        #expect(await daemon.waitForLog("change feed: restarting with the reloaded configuration", seconds: 10), "\(daemon.text)")
-        #expect(await daemon.waitForLog("change feed connected", seconds: 10), "\(daemon.text)")
-        #expect(await DaemonProcess.until(seconds: 10) { try w.isInactive("hu2@e2e.example.com") }, "\(daemon.text)")
+        #expect(await daemon.waitForLog("change feed: restarting with the reloaded configuration", seconds: 30), "\(daemon.text)")
+        #expect(await daemon.waitForLog("change feed connected", seconds: 30), "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 30) { try w.isInactive("hu2@e2e.example.com") }, "\(daemon.text)")
         #expect(await daemon.terminate() == 0)
     }
 
@@ -90,7 +94,7 @@ import TestSupport
         #expect(await DaemonProcess.until(seconds: 60) { try w.requests("POST", "/api/users/invite").count >= 30 })
 
         try w.disable("s2")
-        #expect(await DaemonProcess.until(seconds: 10) { try w.isInactive("s2@e2e.example.com") }, "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 30) { try w.isInactive("s2@e2e.example.com") }, "\(daemon.text)")
         let invitesBefore = try w.requests("POST", "/api/users/invite").count
         #expect(invitesBefore < 500, "the offboarding did not wait for the backlog: \(invitesBefore) invites were sent first")
         #expect(try w.requests("POST", "/api/users/").filter { $0["status"]?.int == 429 }.isEmpty, "no 429 provoked")
@@ -115,7 +119,7 @@ import TestSupport
         try w.disable("t1")
         // (The fault refuses invites too: wait for the leaver's own escrow line.)
         let first = daemon
-        #expect(await DaemonProcess.until(seconds: 10) {
+        #expect(await DaemonProcess.until(seconds: 30) {
             first.text.split(separator: "\n").contains { $0.contains("in escrow") && $0.contains("t1@e2e.example.com") }
         }, "\(daemon.text)")
         await daemon.kill9()
@@ -153,7 +157,7 @@ import TestSupport
         // session could have heard of it.
         slapd.stop()
         running = nil
-        #expect(await daemon.waitForLog("change feed lost", seconds: 10), "\(daemon.text)")
+        #expect(await daemon.waitForLog("change feed lost", seconds: 30), "\(daemon.text)")
         let ldif = w.folder + "/offline.ldif"
         try "dn: \(w.dn("rs5"))\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated\n-\n"
             .write(toFile: ldif, atomically: true, encoding: .utf8)
@@ -162,7 +166,7 @@ import TestSupport
         let again = try await Slapd.start(directory: slapd.directory, url: slapd.url)
         running = again
         #expect(await daemon.waitForLog("change feed connected", count: 2, seconds: 40), "\(daemon.text)")
-        #expect(await DaemonProcess.until(seconds: 10) { try w.isInactive("rs5@e2e.example.com") }, "\(daemon.text)")
+        #expect(await DaemonProcess.until(seconds: 30) { try w.isInactive("rs5@e2e.example.com") }, "\(daemon.text)")
         // The second session resumed from the cookie: the refresh sent only what changed, not the whole subtree.
         let connects = daemon.text.split(separator: "\n").filter { $0.contains("change feed connected") }
         #expect(connects.first?.contains("feed.resumed=false") == true, "\(connects)")

@@ -128,14 +128,15 @@ import TestSupport
         #expect(text.contains("configuration reload refused"), "\(text)")
         try good.write(toFile: w.config, atomically: true, encoding: .utf8)
 
-        // SIGTERM: a clean stop, exit 0, within 5 s.
+        // SIGTERM: a clean stop, exit 0, well inside the unit's TimeoutStopSec (90 s) — not the 60 s graceful
+        // maximum run out (a starved CI machine took 5.4 s here once).
         let stopAsked = ContinuousClock.now
         kill(process.processIdentifier, SIGTERM)
-        while process.isRunning && ContinuousClock.now - stopAsked < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
+        while process.isRunning && ContinuousClock.now - stopAsked < .seconds(40) { try await Task.sleep(for: .milliseconds(20)) }
         let took = ContinuousClock.now - stopAsked
         #expect(!process.isRunning)
         #expect(!process.isRunning && process.terminationStatus == 0, "status \(process.terminationStatus) reason \(process.terminationReason.rawValue): \(String((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(3000) ?? ""))")
-        #expect(took < .seconds(5), "stopped in \(took)")
+        #expect(took < .seconds(30), "stopped in \(took)")
         #expect(await notify.wait(for: "STOPPING=1", seconds: 2))
         #expect(!(try String(contentsOfFile: log, encoding: .utf8)).contains(w.mixerPassword))
     }

@@ -49,12 +49,14 @@ import TestSupport
         _ = try w.sandbox.hook("POST", "exhaust-rate-limits", ["reset_in": 20])
         let disabledAt = Date()
         try w.disable("rv2")
-        #expect(await DaemonProcess.until(seconds: 10) {
+        #expect(await DaemonProcess.until(seconds: 15) {
             try grant(w, ["email": "rv2@e2e.example.com", "password": "rv2-password"], type: "password").status == 400
         }, "\(daemon.text)")
         let took = Date().timeIntervalSince(disabledAt)
         print("sign-in refused \(Int(took * 1000)) ms after the directory change (budget spent)")
-        #expect(took < 5, "refused in \(took) s")
+        // Refused well before MixerAI's window reopens (20 s): the ban did not wait for the budget. The latency
+        // itself is a figure of Benchmarks/offboarding-latency.sh, not a timed test.
+        #expect(took < 15, "refused in \(took) s")
         let refused = try grant(w, ["email": "rv2@e2e.example.com", "password": "rv2-password"], type: "password")
         #expect(refused.body["error_code"]?.string == "user_banned" && refused.body["msg"]?.string == "User is banned")
         let noRefresh = try grant(w, ["refresh_token": .string(refresh)], type: "refresh_token")
@@ -63,7 +65,7 @@ import TestSupport
 
         // The window opens: deactivation and strip follow, the ban is not sent again.
         #expect(await DaemonProcess.until(seconds: 60) { try w.isInactive("rv2@e2e.example.com") }, "\(daemon.text)")
-        #expect(await DaemonProcess.until(seconds: 10) { try w.brands("rv2@e2e.example.com").isEmpty })
+        #expect(await DaemonProcess.until(seconds: 30) { try w.brands("rv2@e2e.example.com").isEmpty })
         #expect(try w.requests("PUT", "/auth/v1/admin/users/").count == 1, "one ban")
         let status = try await w.run("status")
         #expect(status.stdout.contains("sign-in bans (Supabase Auth): 1 in force, 0 pending"), "\(status.stdout)")
@@ -93,13 +95,13 @@ import TestSupport
         #expect(await crashing.waitForLog("change feed connected", seconds: 60), "\(crashing.text)")
         #expect(await DaemonProcess.until(seconds: 30) { try w.users().count == 8 })
         try w.disable("rk3")
-        #expect(await DaemonProcess.until(seconds: 10) { !crashing.process.isRunning }, "the crash point was reached: \(crashing.text)")
+        #expect(await DaemonProcess.until(seconds: 30) { !crashing.process.isRunning }, "the crash point was reached: \(crashing.text)")
         #expect(try w.requests("PUT", "/auth/v1/admin/users/").count == 1, "GoTrue banned, mixer-sync died before recording it")
         #expect(try !w.isInactive("rk3@e2e.example.com"))
 
         let daemon = try DaemonProcess(w, logName: "daemon-2.log")
         #expect(await DaemonProcess.until(seconds: 60) { try w.isInactive("rk3@e2e.example.com") }, "\(daemon.text)")
-        #expect(await DaemonProcess.until(seconds: 10) { try w.brands("rk3@e2e.example.com").isEmpty })
+        #expect(await DaemonProcess.until(seconds: 30) { try w.brands("rk3@e2e.example.com").isEmpty })
         #expect(try w.requests("PUT", "/auth/v1/admin/users/").count == 1, "the ban was read back, not sent twice")
         #expect(try w.requests("POST", "/api/users/").filter { ($0["path"]?.string ?? "").hasSuffix("/deactivate") }.count == 1)
         let state = try w.sandbox.hook("GET", "state")
